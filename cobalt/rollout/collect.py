@@ -390,7 +390,7 @@ class _Rollout:
     async def _first_attempts(self, problem: Problem, samples: list[int]) -> list[Attempt]:
         if self.turn0 is not None:
             return [self.turn0.attempt(problem.id, sample) for sample in samples]
-        completions = await self.queue.request(initial_messages(problem), n=len(samples))
+        completions = await self.queue.request(initial_messages(problem, self.config.system_prompt), n=len(samples))
         return [self._read(c) for c in completions]
 
     def _read(self, completion: Completion) -> Attempt:
@@ -402,7 +402,7 @@ class _Rollout:
         )
 
     async def _run_trajectory(self, problem: Problem, sample: int, attempt: Attempt) -> None:
-        messages = initial_messages(problem)
+        messages = initial_messages(problem, self.config.system_prompt)
         drafts: list[dict[str, Any]] = []
         hidden_scores: list[asyncio.Task[ExecResult | None]] = []
         try:

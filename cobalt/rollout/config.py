@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cobalt.jsonl import InputError, validate
 from cobalt.records import Condition
 from cobalt.rollout.policy import PolicyConfig, SamplingParams
-from cobalt.rollout.prompts import MAX_TURN_CHARS
+from cobalt.rollout.prompts import MAX_TURN_CHARS, SYSTEM_PROMPT
 from cobalt.sandbox import Limits, SandboxConfig
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -60,6 +60,11 @@ class RolloutConfig(BaseModel):
     turn0_from: str | None = Field(
         None, description="A previous run whose turn-0 answers are reused (same problem ids, samples 0..n-1)."
     )
+    system_prompt: str = Field(
+        SYSTEM_PROMPT,
+        description="The system message (default: Cobalt's, stating the sandbox rules). Small models trained from "
+        "scratch use a shorter one; it is part of the run's identity, so a resumed run cannot change it.",
+    )
     reasoning: bool = Field(False, description="Drop everything up to </think> from the history; cap stored turns.")
     max_turn_chars: int = Field(MAX_TURN_CHARS, ge=1, description="With reasoning: characters kept per stored turn.")
     score_hidden: bool = Field(True, description="Score every turn's program on the hidden tests while collecting.")
@@ -96,6 +101,7 @@ class RolloutConfig(BaseModel):
             "turns": self.turns,
             "condition": self.condition,
             "turn0_from": self.turn0_from,
+            "system_prompt": self.system_prompt,
             "reasoning": self.reasoning,
             "max_turn_chars": self.max_turn_chars if self.reasoning else None,
             "score_hidden": self.score_hidden,

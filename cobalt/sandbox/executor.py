@@ -203,6 +203,7 @@ class Executor:
         self._isolation: Isolation | None = None
         self._slots: asyncio.Semaphore | None = None
         self._launches: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._cache: OrderedDict[str, ExecResult] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[ExecResult]] = {}
         self.stats = {"programs": 0, "tests": 0, "cache_hits": 0, "sandboxes": 0}
@@ -330,9 +331,13 @@ class Executor:
         return digest.hexdigest()
 
     def _semaphores(self) -> tuple[asyncio.Semaphore, asyncio.Semaphore]:
-        if self._slots is None or self._launches is None:
+        # Made per event loop, so that one executor (and its result cache) can serve several
+        # `asyncio.run` calls one after another.
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._launches is None or self._loop is not loop:
             self._slots = asyncio.Semaphore(self.config.workers)
             self._launches = asyncio.Semaphore(self.config.max_concurrent_launches)
+            self._loop = loop
         return self._slots, self._launches
 
     async def _start_sandbox(self, limits: Limits) -> Sandbox:

@@ -81,6 +81,11 @@ class TrainConfig(BaseModel):
 
     # --- online multi-turn baselines -----------------------------------------------------------------------
     turns: int = Field(3, ge=1, description="Programs per online rollout (turn 0 plus repairs).")
+    system_prompt: str | None = Field(
+        None,
+        description="multi_turn/verpo: the system message of the online prompts (default: Cobalt's); use the one "
+        "the other methods' data was collected with.",
+    )
     verpo_dense_weight: float = Field(0.5, ge=0, description="Weight of VeRPO's dense per-turn reward.")
 
     @model_validator(mode="after")

@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WarmupConfig:
-    repairs_per_problem: int = 1  # wrong programs shown with their feedback, per problem
-    keep_fraction: float = 0.15  # share of problems that also get a "keep the correct program" example
+    repair_fraction: float = 0.5  # share of problems that also get a repair example (a wrong program + feedback)
+    keep_fraction: float = 0.1  # share of problems that also get a "keep the correct program" example
     epochs: float = 1.0
     learning_rate: float = 2e-3
     batch_size: int = 32
@@ -76,8 +76,8 @@ def warmup_examples(
     shown = []
     for problem in problems:
         wrong = problem.meta.get("wrong_solutions") or []
-        for item in rng.sample(wrong, min(config.repairs_per_problem, len(wrong))):
-            shown.append((problem, item["code"]))
+        if wrong and rng.random() < config.repair_fraction:
+            shown.append((problem, rng.choice(wrong)["code"]))
         if rng.random() < config.keep_fraction:
             shown.append((problem, problem.meta["reference_solution"]))
     requests = [

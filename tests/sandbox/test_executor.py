@@ -139,3 +139,13 @@ def test_per_problem_comparator_applies(executor=None):
         lenient = ex.run("print('YES')\n", Tests(inputs=[""], outputs=["yes\n"]), comparator="case_insensitive")
         strict = ex.run("print('YES')\n", Tests(inputs=[""], outputs=["yes\n"]))
     assert lenient.all_passed and not strict.all_passed
+
+
+def test_one_executor_serves_several_event_loops_and_keeps_its_cache():
+    executor = Executor(limits=LIMITS)
+
+    async def once():
+        return await executor.run(request(0).code, TESTS)
+
+    first, second = asyncio.run(once()), asyncio.run(once())
+    assert first.all_passed and second.all_passed and second.cached
