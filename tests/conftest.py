@@ -15,6 +15,14 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the Hugging Face hub
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tiny models gain nothing from a second thread, and two threads contending with the sandboxes
+    # (or with other jobs) on a 2-core machine made the training tests 8x slower.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from cobalt.tiny_model import build_tiny_model_dir

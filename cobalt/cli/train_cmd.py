@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     for key in ("model", "dataset"):
         if not getattr(config, key):
             raise InputError(args.config, f"no {key} given: add --set {key}=...", field=key)
+    config.batch_plan()  # indivisible batch settings fail here, before anything is loaded
     from cobalt.train.grpo import train
 
     final = train(config)

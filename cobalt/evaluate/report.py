@@ -99,7 +99,7 @@ def format_run(summary: RunSummary) -> str:
         row += [_pct(m.solved_within), _pct(m.hidden_pass_rate), _pct(m.public_all_passed), _pct(m.no_code)]
         row.append(f"{m.mean_completion_tokens:.0f}" if m.mean_completion_tokens is not None else "-")
         rows.append(row)
-    lines = [header, _table(columns, rows)]
+    lines = [header, text_table(columns, rows)]
     if summary.excluded:
         lines.append(f"left out (no hidden tests): {len(summary.excluded)} problem(s)")
     return "\n".join(lines)
@@ -117,10 +117,11 @@ def format_comparison(summaries: Sequence[RunSummary]) -> str:
         base = values[0]
         row += [_pct(v - base, True) if v is not None and base is not None else "-" for v in values[1:]]
         rows.append(row)
-    return "Pass@1 (%) per turn\n" + _table(columns, rows)
+    return "Pass@1 (%) per turn\n" + text_table(columns, rows)
 
 
-def _table(columns: list[str], rows: list[list[str]]) -> str:
+def text_table(columns: list[str], rows: list[list[str]]) -> str:
+    """Right-aligned columns under a header and a rule."""
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
     line = "  ".join(c.rjust(w) for c, w in zip(columns, widths))
     body = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]

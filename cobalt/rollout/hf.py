@@ -104,6 +104,10 @@ class TransformersPolicy(Policy):
             # top_k=0 switches off any top-k a model's generation config sets (Qwen3's is 20), so that
             # sampling is exactly the configured temperature and top-p, as with the vLLM backend.
             sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": 0}
+        if self.runs_on_cpu:
+            # A preallocated cache: the default one grows by concatenation at every new token, which
+            # on a CPU cost more than the model itself (measured: repair turns generate 2x faster).
+            sampling["cache_implementation"] = "static"
         with torch.inference_mode():
             output = self.model.generate(
                 **padded,

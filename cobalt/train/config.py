@@ -107,9 +107,11 @@ class TrainConfig(BaseModel):
         per_update = self.prompts_per_update * self.num_generations
         micro = self.per_device_train_batch_size * world
         if per_update % micro:
-            raise ValueError(
+            raise InputError(
+                "config",
                 f"prompts_per_update × num_generations = {per_update} completions per optimizer step is not a "
-                f"multiple of per_device_train_batch_size × world size = {micro}"
+                f"multiple of per_device_train_batch_size × world size = {micro}",
+                field="per_device_train_batch_size",
             )
         accumulation = per_update // micro
         return {
@@ -125,12 +127,13 @@ class TrainConfig(BaseModel):
         data: dict[str, Any] = {}
         if source:
             data = read_yaml(resolve_preset(source))
+            validate(cls, data, source)  # a bad file is reported as the file's fault ...
         for item in overrides or []:
             key, sep, value = item.partition("=")
             if not sep or key not in cls.model_fields:
                 raise InputError("--set", f"{item!r} is not KEY=VALUE with KEY a TrainConfig field")
             data[key] = yaml.safe_load(value)
-        return validate(cls, data, source or "--set")
+        return validate(cls, data, "--set" if overrides else source or "--set")  # ... a bad override as --set's
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(), sort_keys=False)

@@ -3,16 +3,17 @@
 Stages (each writes its outputs into the run directory and a ``<stage>.done`` marker, so a killed
 demo resumes at the first unfinished stage):
 
-1. ``problems``  the bundled suite: training, RL and held-out test problems (disjoint instances);
+1. ``problems``  the bundled suite: warm-up, RL and held-out test problems (disjoint instances);
 2. ``base``      a byte-level BPE tokenizer trained on the demo's text, and a ~1.7M-parameter Qwen2;
 3. ``warmup``    supervised warm-up so that the model writes programs and reads feedback;
 4. ``collect``   multi-turn trajectories from the warmed-up model (the reference policy);
 5. ``bandit``    Cobalt's dataset: partial trajectories with the best pass rate so far;
-6. ``train``     GRPO on the bandit dataset, once per seed;
-7. ``evaluate``  per-turn Pass@1 on the held-out problems, before and after training.
+6. ``train-cobalt-<seed>``  GRPO on the bandit dataset, once per seed;
+7. ``eval-<label>``  per-turn Pass@1 on the held-out problems, before and after training.
 
 Everything is seeded. What the demo shows: the trained policy beats the warmed-up base policy on
 held-out problems, by more than the spread between training seeds (both are printed).
+``benchmarks/learning.py`` reuses the same stages to train the paper's baselines next to Cobalt.
 """
 
 from __future__ import annotations
@@ -34,25 +35,37 @@ from cobalt.train.warmup import WarmupConfig
 
 log = logging.getLogger(__name__)
 
+# Short on purpose: the tiny model reads every token of it in every example, and the warm-up's cost
+# grows with the prompt. It still states the sandbox's rules.
 DEMO_SYSTEM_PROMPT = (
-    "You are a Python programmer. Your program runs in a sandbox: keep within a second of CPU time, start no "
-    "processes, change no files and use only the standard library. Reply with the whole program in one "
-    "```python code block."
+    "Write one Python program in a ```python block. It runs in a sandbox: standard library only, "
+    "no files, no processes, about a second of CPU."
 )
+
+# Training methods of the demo and of benchmarks/learning.py: TrainConfig method and dataset.
+METHODS: dict[str, tuple[str, str]] = {
+    "cobalt": ("cobalt", "bandit.jsonl"),
+    "cobalt_perturbed": ("cobalt", "bandit-perturbed.jsonl"),
+    "single_turn": ("single_turn", "bandit.jsonl"),
+    "multi_turn": ("multi_turn", "problems/rl.jsonl"),
+    "verpo": ("verpo", "problems/rl.jsonl"),
+}
 
 
 @dataclass(frozen=True)
 class DemoConfig:
     seed: int = 0
     train_problems: int = 4000  # supervised warm-up
-    rl_problems: int = 400  # trajectories are collected on these (a separate part of the train split)
-    test_problems: int = 300  # held out: never seen in training, in any phrasing
-    warmup: WarmupConfig = field(default_factory=lambda: WarmupConfig(epochs=2.0))
-    collect_samples: int = 8
-    collect_turns: int = 2  # refinement turns when collecting (paper-notes §2.1: 2)
-    eval_samples: int = 4
-    eval_turns: int = 3
+    rl_problems: int = 200  # trajectories are collected on these (a separate part of the train split)
+    test_problems: int = 200  # held out: never seen in training, in any phrasing
+    warmup: WarmupConfig = field(default_factory=WarmupConfig)
+    collect_samples: int = 4
+    collect_turns: int = 1  # refinement turns when collecting (the paper: 2; see docs/train.md)
+    perturbed_ratio: float = 0.25  # perturbed prompts per original one (cobalt_perturbed only)
+    eval_samples: int = 2
+    eval_turns: int = 1
     train_seeds: tuple[int, ...] = (0, 1)
+    train_steps: int = 20  # GRPO updates per training run, the same for every method
     grpo_overrides: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int = 96
 
@@ -68,6 +81,7 @@ class DemoRun:
         self.config = config or DemoConfig()
         self.say = say
         self.timings: dict[str, float] = {}
+        self._executor: Any = None
         self.out.mkdir(parents=True, exist_ok=True)
 
     # -- stage bookkeeping -------------------------------------------------------------------------------
@@ -85,7 +99,7 @@ class DemoRun:
         started = time.monotonic()
         yield True
         seconds = time.monotonic() - started
-        self.timings[name] = seconds
+        self.timings[name] = round(seconds, 1)
         marker.write_text(json.dumps({"seconds": round(seconds, 1)}) + "\n")
         self.say(f"[{name}] done in {seconds:.0f} s")
 
@@ -95,18 +109,36 @@ class DemoRun:
     def problems(self, split: str) -> list[Problem]:
         return [problem for _, problem in read_records(self.path("problems", f"{split}.jsonl"), Problem)]
 
+    def check_config(self) -> None:
+        """A run directory belongs to one configuration: resuming it with another would mix results."""
+        saved = self.path("demo-config.json")
+        current = json.loads(json.dumps(asdict(self.config)))
+        if saved.exists():
+            previous = json.loads(saved.read_text())
+            stable = {k: v for k, v in previous.items() if k != "train_seeds"}
+            if stable != {k: v for k, v in current.items() if k != "train_seeds"}:
+                raise ValueError(f"{self.out} holds a demo with another configuration; use a new --out")
+        saved.write_text(json.dumps(current, indent=2) + "\n")
+
     # -- the pipeline ------------------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        (self.out / "demo-config.json").write_text(json.dumps(asdict(self.config), indent=2) + "\n")
+        """The demo: prepare, train Cobalt once per seed, compare with the base policy."""
+        self.prepare()
+        models = {"base": self.path("model-sft")}
+        for seed in self.config.train_seeds:
+            models[f"cobalt-seed{seed}"] = self.train("cobalt", seed)
+        summaries = self.evaluate(models)
+        return self.report(summaries, title="Cobalt demo: held-out Pass@1")
+
+    def prepare(self) -> None:
+        """Every stage before training: problems, base model, warm-up, trajectories, bandit dataset."""
+        self.check_config()
         self.make_problems()
         self.make_base_model()
         self.warm_up()
         self.collect_trajectories()
         self.build_bandit_dataset()
-        for seed in self.config.train_seeds:
-            self.train(seed)
-        return self.evaluate()
 
     def make_problems(self) -> None:
         from cobalt.data.bundled import BundledConfig, generate_suite
@@ -149,29 +181,29 @@ class DemoRun:
         with self.stage("warmup") as todo:
             if not todo:
                 return
-            with SyncExecutor(SandboxConfig(limits=Limits(cpu_s=1, memory_mb=256))) as executor:
+            with SyncExecutor(SandboxConfig(limits=Limits(cpu_s=1.0, memory_mb=256))) as executor:
                 examples = warmup_examples(self.problems("warmup"), executor, self.config.warmup, DEMO_SYSTEM_PROMPT)
             self.say(f"  {len(examples)} warm-up examples")
             run_warmup(self.path("model-base"), examples, self.path("model-sft"), self.config.warmup)
 
-    def rollout(self, model: Path, problems: list[Problem], out: Path, samples: int, turns: int, seed: int) -> Path:
-        from cobalt.rollout import make_policy
-        from cobalt.rollout.collect import run_rollout
+    def rollout_config(self, model: Path, samples: int, turns: int, seed: int, **extra: Any) -> Any:
         from cobalt.rollout.config import PRESETS, RolloutConfig, build_config
 
-        config = build_config(
-            RolloutConfig,
-            presets=PRESETS,
-            preset="tiny-cpu",
-            overrides={
-                "policy.model": str(model),
-                "policy.seed": seed,
-                "turns": turns,
-                "system_prompt": DEMO_SYSTEM_PROMPT,
-                "sampling.n": samples,
-                "sampling.max_new_tokens": self.config.max_new_tokens,
-            },
-        )
+        overrides = {
+            "policy.model": str(model),
+            "policy.seed": seed,
+            "turns": turns,
+            "system_prompt": DEMO_SYSTEM_PROMPT,
+            "sampling.n": samples,
+            "sampling.max_new_tokens": self.config.max_new_tokens,
+            **extra,
+        }
+        return build_config(RolloutConfig, presets=PRESETS, preset="tiny-cpu", overrides=overrides)
+
+    def rollout(self, config: Any, problems: list[Problem], out: Path) -> Path:
+        from cobalt.rollout import make_policy
+        from cobalt.rollout.collect import run_rollout
+
         policy = make_policy(config.policy)
         try:
             run_rollout(problems, policy, config, out, executor=self.executor(config.sandbox.to_sandbox_config()))
@@ -179,12 +211,12 @@ class DemoRun:
             policy.close()
         return out
 
-    def executor(self, sandbox_config):
-        """One executor for every rollout of the demo: models often write identical programs, and
+    def executor(self, sandbox_config: Any) -> Any:
+        """One executor for every rollout of the run: models often write identical programs, and
         its cache then runs each (program, tests) pair once."""
         from cobalt.sandbox import Executor
 
-        if getattr(self, "_executor", None) is None:
+        if self._executor is None:
             self._executor = Executor(sandbox_config)
         return self._executor
 
@@ -192,69 +224,114 @@ class DemoRun:
         with self.stage("collect") as todo:
             if todo:
                 config = self.config
-                self.rollout(self.path("model-sft"), self.problems("rl"), self.path("trajectories.jsonl"),
-                             config.collect_samples, config.collect_turns, config.seed)  # fmt: skip
+                rollout = self.rollout_config(
+                    self.path("model-sft"), config.collect_samples, config.collect_turns, config.seed
+                )
+                self.rollout(rollout, self.problems("rl"), self.path("trajectories.jsonl"))
 
-    def build_bandit_dataset(self) -> None:
+    def build_bandit_dataset(self, perturbed: bool = False) -> None:
         from cobalt.bandit import BuildConfig, build, load_trajectories, prompt_token_counter, write_examples
         from cobalt.train.grpo import load_tokenizer
 
-        with self.stage("bandit") as todo:
+        name = "bandit-perturbed" if perturbed else "bandit"
+        with self.stage(name) as todo:
             if not todo:
                 return
             problems = {p.id: p for p in self.problems("rl")}
             trajectories = load_trajectories(self.path("trajectories.jsonl"), problems)
+            if perturbed:
+                perturbed_file = self.path("trajectories-perturbed.jsonl")
+                trajectories += load_trajectories(perturbed_file, problems, perturbed_only=True)
             tokenizer = load_tokenizer(str(self.path("model-sft")))
-            build_config = BuildConfig(pool=self.config.collect_samples, seed=self.config.seed)
+            build_config = BuildConfig(
+                pool=self.config.collect_samples,
+                seed=self.config.seed,
+                perturbed_ratio=self.config.perturbed_ratio if perturbed else None,
+            )
             examples, stats = build(trajectories, problems, build_config, prompt_token_counter(tokenizer))
-            write_examples(examples, self.path("bandit.jsonl"))
+            write_examples(examples, self.path(f"{name}.jsonl"))
             self.say(f"  {len(examples)} bandit prompts; " + ", ".join(f"{k}={v}" for k, v in stats.items()))
 
-    def grpo_config(self, seed: int):
+    def collect_perturbed(self) -> None:
+        """Trajectories on the RL problems with two public expected outputs swapped (paper-notes
+        §2.7), starting from the same first programs as the original collection."""
+        from cobalt.data.perturb import perturb_problems, perturbed_view
+
+        with self.stage("collect-perturbed") as todo:
+            if not todo:
+                return
+            problems = [perturbed_view(p) for p in perturb_problems(self.problems("rl"), seed=self.config.seed)]
+            config = self.config
+            rollout = self.rollout_config(
+                self.path("model-sft"),
+                config.collect_samples,
+                config.collect_turns,
+                config.seed,
+                condition="perturbed",
+                turn0_from=str(self.path("trajectories.jsonl")),
+                score_hidden=True,
+            )
+            self.rollout(rollout, problems, self.path("trajectories-perturbed.jsonl"))
+        self.build_bandit_dataset(perturbed=True)
+
+    def train_config(self, method: str, seed: int) -> Any:
         from cobalt.train.config import TrainConfig
 
+        trainer_method, dataset = METHODS[method]
         overrides = {
             "model": str(self.path("model-sft")),
-            "dataset": str(self.path("bandit.jsonl")),
-            "output_dir": str(self.path(f"model-cobalt-{seed}")),
+            "dataset": str(self.path(dataset)),
+            "output_dir": str(self.path("models", f"{method}-{seed}")),
+            "method": trainer_method,
             "seed": seed,
+            "max_steps": self.config.train_steps,
             "max_completion_length": self.config.max_new_tokens,
+            "system_prompt": DEMO_SYSTEM_PROMPT,
+            "turns": self.config.collect_turns + 1,
             **self.config.grpo_overrides,
         }
         return TrainConfig.load("tiny-cpu", [f"{k}={json.dumps(v)}" for k, v in overrides.items()])
 
-    def train(self, seed: int) -> None:
+    def train(self, method: str, seed: int) -> Path:
+        """GRPO from the warmed-up model with ``method``; returns the final model directory."""
         from cobalt.train.grpo import train
 
-        with self.stage(f"train-{seed}") as todo:
+        config = self.train_config(method, seed)
+        with self.stage(f"train-{method}-{seed}") as todo:
             if todo:
-                shutil.rmtree(self.path(f"model-cobalt-{seed}"), ignore_errors=True)
-                train(self.grpo_config(seed))
+                shutil.rmtree(config.output_dir, ignore_errors=True)
+                train(config)
+        return Path(config.output_dir, "final")
 
-    def evaluate(self) -> dict[str, Any]:
-        from cobalt.evaluate import format_comparison, plot_pass_at_1, summarize_file
+    def evaluate(self, models: dict[str, Path]) -> dict[str, Any]:
+        """Per-turn summaries on the held-out problems, one per labelled model; all with the same
+        sampling seed, so that differences come from the models."""
+        from cobalt.evaluate import summarize_file
 
-        models = {"base": self.path("model-sft")}
-        models.update({f"cobalt-seed{s}": self.path(f"model-cobalt-{s}", "final") for s in self.config.train_seeds})
         summaries = {}
         for label, model in models.items():
             out = self.path("eval", f"{label}.jsonl")
             with self.stage(f"eval-{label}") as todo:
                 if todo:
                     out.parent.mkdir(exist_ok=True)
-                    self.rollout(model, self.problems("test"), out, self.config.eval_samples,
-                                 self.config.eval_turns, seed=12345)  # fmt: skip
+                    config = self.rollout_config(model, self.config.eval_samples, self.config.eval_turns, seed=12345)
+                    self.rollout(config, self.problems("test"), out)
             (summary,) = summarize_file(out)
             summaries[label] = summary.model_copy(update={"label": label})
+        return summaries
+
+    def report(self, summaries: dict[str, Any], title: str) -> dict[str, Any]:
+        """Table, plot and ``report.json``: the base against the trained policies."""
+        from cobalt.evaluate import format_comparison, plot_pass_at_1
+
         table = format_comparison(list(summaries.values()))
-        plot = plot_pass_at_1(
-            list(summaries.values()), self.path("pass_at_1.png"), title="Cobalt demo: held-out Pass@1"
-        )
+        plot = plot_pass_at_1(list(summaries.values()), self.path("pass_at_1.png"), title=title)
         verdict = gain_and_spread(summaries)
         report = {"timings_s": self.timings, **verdict, "plot": str(plot)}
         self.path("report.json").write_text(json.dumps(report, indent=2) + "\n")
         self.say("\n" + table)
         self.say(describe(verdict))
+        self.say(f"plot: {plot}; stage timings (s): {json.dumps(self.timings)}")
         return report
 
 
@@ -278,15 +355,16 @@ def tokenizer_corpus(problems: list[Problem]) -> Iterator[str]:
         yield from problem.public_tests.inputs + problem.public_tests.outputs
 
 
-def gain_and_spread(summaries: dict[str, Any]) -> dict[str, Any]:
-    """Per-turn Pass@1 of base and trained policies, the mean gain, and the spread between seeds."""
-    base = [t.pass_at_1 for t in summaries["base"].per_turn]
-    trained = {label: [t.pass_at_1 for t in s.per_turn] for label, s in summaries.items() if label != "base"}
+def gain_and_spread(summaries: dict[str, Any], base_label: str = "base") -> dict[str, Any]:
+    """Per-turn Pass@1 of base and trained policies, each policy's mean gain over turns, and the
+    spread (max - min) of the trained policies' mean Pass@1 across seeds."""
+    base = [t.pass_at_1 for t in summaries[base_label].per_turn]
+    trained = {label: [t.pass_at_1 for t in s.per_turn] for label, s in summaries.items() if label != base_label}
     per_seed_mean = {label: statistics.fmean(values) for label, values in trained.items()}
     gains = {label: mean - statistics.fmean(base) for label, mean in per_seed_mean.items()}
     spread = max(per_seed_mean.values()) - min(per_seed_mean.values()) if len(per_seed_mean) > 1 else 0.0
     return {
-        "problems": summaries["base"].problems,
+        "problems": summaries[base_label].problems,
         "base_pass_at_1": base,
         "trained_pass_at_1": trained,
         "gain_over_turns": gains,

@@ -15,7 +15,7 @@ multi-turn trajectories *online* with the policy being trained, and give each on
 
 Everything else (optimiser, clipping, k2 KL, batch arithmetic, checkpoints) is the Cobalt path's
 (:func:`cobalt.train.grpo.grpo_args`), so the three methods differ only in data, rollout and reward.
-Formulas, decisions and measured costs: docs/baselines.md.
+Formulas, decisions and measured costs: docs/train.md (Baselines).
 
 What differs from the papers and why: the Cobalt paper gives no details of its online baselines
 (turn budget, reward), so ours use its training turn budget (3 programs) and its reward; VeRPO's

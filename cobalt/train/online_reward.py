@@ -1,4 +1,4 @@
-"""Rewards of the online multi-turn baselines: one number per whole trajectory (docs/baselines.md).
+"""Rewards of the online multi-turn baselines: one number per whole trajectory (docs/train.md, Baselines).
 
 **Multi-turn GRPO** scores a trajectory by its *final* program: the Cobalt reward (correctness tier
 on all of the problem's tests, plus the format term, clipped to [-1, 1]) with no improvement term,

@@ -32,11 +32,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WarmupConfig:
-    repair_fraction: float = 0.5  # share of problems that also get a repair example (a wrong program + feedback)
-    keep_fraction: float = 0.1  # share of problems that also get a "keep the correct program" example
-    epochs: float = 1.0
+    repair_fraction: float = 0.3  # share of problems that also get a repair example (a wrong program + feedback)
+    keep_fraction: float = 0.05  # share of problems that also get a "keep the correct program" example
+    epochs: float = 2.0
     learning_rate: float = 2e-3
-    batch_size: int = 32
+    batch_size: int = 16
     max_length: int = 1024
     seed: int = 0
 
@@ -118,6 +118,9 @@ def run_warmup(
         logging_steps=20,
         seed=config.seed,
         dataloader_num_workers=0,
+        # Repair examples are about twice as long as first attempts: batching by length keeps the
+        # padding (pure waste on a CPU) small.
+        train_sampling_strategy="group_by_length",
     )
     trainer = SFTTrainer(
         model=AutoModelForCausalLM.from_pretrained(str(model_dir)),

@@ -19,21 +19,35 @@ FAST_LIMITS = Limits(cpu_s=1.0, wall_s=3.0, memory_mb=512)
 
 
 def sandbox_processes() -> list[int]:
-    """Host pids of live (non-zombie) processes that belong to some sandbox."""
+    """Host pids of live (non-zombie) processes that belong to a sandbox this test run started
+    (other jobs on the machine may run sandboxes of their own)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if SANDBOX_MARKER in (entry / "cmdline").read_bytes() and "Z" not in _state(entry):
+            live = SANDBOX_MARKER in (entry / "cmdline").read_bytes() and "Z" not in _stat(entry)[0]
+            if live and _descends_from(int(entry.name), os.getpid()):
                 found.append(int(entry.name))
         except OSError:
             continue
     return found
 
 
-def _state(entry: Path) -> str:
-    return (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+def _stat(entry: Path) -> list[str]:
+    """The fields of /proc/PID/stat after the command name: state, ppid, ..."""
+    return (entry / "stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            pid = int(_stat(Path(f"/proc/{pid}"))[1])
+        except OSError:
+            return False
+    return False
 
 
 @pytest.fixture(scope="session")
