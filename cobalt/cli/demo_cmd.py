@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="training seeds (default: 0 1)")
     parser.add_argument("--executor", action="store_true", help="only the executor tour")
     parser.add_argument("--timeout", type=float, default=1.0, metavar="S", help="executor tour: CPU s per test")
-    parser.add_argument("--allow-unsafe", action="store_true", help="accept weaker isolation if bwrap is unavailable")
+    parser.add_argument("--allow-unsafe", action="store_true", help="executor tour: allow weaker isolation")
     parser.set_defaults(run=run)
 
 

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cobalt.jsonl import read_records
+from cobalt.jsonl import InputError, read_records
 from cobalt.records import Problem
 from cobalt.train.warmup import WarmupConfig
 
@@ -117,7 +117,7 @@ class DemoRun:
             previous = json.loads(saved.read_text())
             stable = {k: v for k, v in previous.items() if k != "train_seeds"}
             if stable != {k: v for k, v in current.items() if k != "train_seeds"}:
-                raise ValueError(f"{self.out} holds a demo with another configuration; use a new --out")
+                raise InputError(saved, "this run directory holds a demo with other settings; use a new --out")
         saved.write_text(json.dumps(current, indent=2) + "\n")
 
     # -- the pipeline ------------------------------------------------------------------------------------
@@ -245,6 +245,7 @@ class DemoRun:
             tokenizer = load_tokenizer(str(self.path("model-sft")))
             build_config = BuildConfig(
                 pool=self.config.collect_samples,
+                keep=min(BuildConfig.keep, self.config.collect_samples),
                 seed=self.config.seed,
                 perturbed_ratio=self.config.perturbed_ratio if perturbed else None,
             )

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from cobalt.jsonl import InputError
 from cobalt.train.config import TrainConfig
 from cobalt.train.demo import DEMO_SYSTEM_PROMPT, METHODS, DemoConfig, DemoRun, describe, gain_and_spread
 from cobalt.train.warmup import WarmupConfig
@@ -125,7 +126,7 @@ def test_a_run_directory_accepts_its_own_configuration_again(tmp_path):
 def test_a_run_directory_refuses_another_configuration(tmp_path, changed):
     quiet_run(tmp_path, rl_problems=8).check_config()
     before = (tmp_path / "demo-config.json").read_text()
-    with pytest.raises(ValueError, match="another configuration") as caught:
+    with pytest.raises(InputError, match="other settings") as caught:
         quiet_run(tmp_path, **{"rl_problems": 8, **changed}).check_config()
     assert str(tmp_path) in str(caught.value)
     assert (tmp_path / "demo-config.json").read_text() == before  # the refused run leaves the record alone
