@@ -55,8 +55,13 @@ def run_all(run: DemoRun, methods: list[str], seeds: list[int]) -> dict[str, dic
             model = run.train(method, seed)
             (summary,) = run.evaluate({f"{method}-seed{seed}": model}).values()
             results.setdefault(method, {})[seed] = summary.pass_at_1()
-            run.path("learning.json").write_text(json.dumps(results, indent=2) + "\n")
+            save(run, results)  # after every run, so that an interrupted benchmark keeps its results
     return results
+
+
+def save(run: DemoRun, results: dict[str, dict[int, list[float]]]) -> None:
+    report: dict[str, Any] = {"config": asdict(run.config), "pass_at_1": results}
+    run.path("learning.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def table(results: dict[str, dict[int, list[float]]], problems: int) -> str:
@@ -98,8 +103,6 @@ def main() -> None:
     run = DemoRun(args.out, config)
     results = run_all(run, args.methods, args.seeds)
     problems = len(run.problems("test"))
-    report: dict[str, Any] = {"config": asdict(config), "pass_at_1": results}
-    run.path("learning.json").write_text(json.dumps(report, indent=2) + "\n")
     print("\n" + table(results, problems))
 
 

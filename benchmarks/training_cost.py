@@ -157,33 +157,28 @@ class UpdateClock:
 
 
 def train_config(method: str, model: Path, data: Path, out: Path, args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        model=str(model),
-        dataset=str(data),
-        output_dir=str(out),
-        method=method,
-        seed=args.seed,
-        num_generations=args.samples,
-        temperature=1.0,
-        learning_rate=2e-4,
-        beta=1e-3,
-        max_completion_length=args.max_tokens,
-        max_prompt_tokens=4096,
-        max_steps=args.updates + 1,
-        prompts_per_step=args.prompts,
-        prompts_per_update=args.prompts,
-        per_device_train_batch_size=args.prompts * args.samples,
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=False,
-        require_think=False,
-        report_to=[],
-        reward_cpu_s=1.0,
-        reward_memory_mb=256,
-        turns=args.turns,
-        system_prompt=SYSTEM_PROMPT,
-        save_steps=10_000,
-    )
+    """The demo's CPU preset, with this benchmark's batch, sampling and KL settings."""
+    changes = {
+        "model": str(model),
+        "dataset": str(data),
+        "output_dir": str(out),
+        "method": method,
+        "seed": args.seed,
+        "num_generations": args.samples,
+        "temperature": 1.0,
+        "learning_rate": 2e-4,
+        "beta": 1e-3,
+        "max_completion_length": args.max_tokens,
+        "max_prompt_tokens": 4096,
+        "max_steps": args.updates + 1,
+        "prompts_per_step": args.prompts,
+        "prompts_per_update": args.prompts,
+        "per_device_train_batch_size": args.prompts * args.samples,
+        "turns": args.turns,
+        "system_prompt": SYSTEM_PROMPT,
+        "save_steps": 10_000,
+    }
+    return TrainConfig(**{**TrainConfig.load("tiny-cpu").model_dump(), **changes})
 
 
 def measure(method: str, model: Path, data: Path, work: Path, args: argparse.Namespace) -> dict[str, float]:
