@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 import shutil
 import statistics
 import time
@@ -156,11 +157,8 @@ class DemoRun:
                 ),
                 splits=("train", "test"),
             )
-            splits = {
-                "warmup": suite["train"][: config.train_problems],
-                "rl": suite["train"][config.train_problems :],
-                "test": suite["test"],
-            }
+            warmup, rl = split_rl_problems(suite["train"], config.rl_problems, config.seed)
+            splits = {"warmup": warmup, "rl": rl, "test": suite["test"]}
             folder = self.path("problems")
             folder.mkdir(exist_ok=True)
             for name, problems in splits.items():
@@ -334,6 +332,19 @@ class DemoRun:
         self.say(describe(verdict))
         self.say(f"plot: {plot}; stage timings (s): {json.dumps(self.timings)}")
         return report
+
+
+def split_rl_problems(train: list[Problem], rl_problems: int, seed: int) -> tuple[list[Problem], list[Problem]]:
+    """The warm-up and RL problems: RL ones are a seeded random subset of the train split.
+
+    Not its tail: the suite draws distinct instances, so combinations with few variants (no filter,
+    even, odd) run out early and the last draws hold almost none of them (measured: 8 of the last
+    200 problems against 675 of the first 4000).
+    """
+    rl_indices = set(random.Random(seed).sample(range(len(train)), rl_problems))
+    warmup = [p for i, p in enumerate(train) if i not in rl_indices]
+    rl = [p for i, p in enumerate(train) if i in rl_indices]
+    return warmup, rl
 
 
 def tokenizer_corpus(problems: list[Problem]) -> Iterator[str]:

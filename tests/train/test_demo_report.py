@@ -11,7 +11,15 @@ import pytest
 
 from cobalt.jsonl import InputError
 from cobalt.train.config import TrainConfig
-from cobalt.train.demo import DEMO_SYSTEM_PROMPT, METHODS, DemoConfig, DemoRun, describe, gain_and_spread
+from cobalt.train.demo import (
+    DEMO_SYSTEM_PROMPT,
+    METHODS,
+    DemoConfig,
+    DemoRun,
+    describe,
+    gain_and_spread,
+    split_rl_problems,
+)
 from cobalt.train.warmup import WarmupConfig
 
 
@@ -184,3 +192,23 @@ def test_grpo_overrides_reach_the_training_settings(tmp_path):
     run = quiet_run(tmp_path, grpo_overrides={"learning_rate": 1e-3, "report_to": ["tensorboard"], "max_steps": 2})
     config = run.train_config("cobalt", seed=0)
     assert (config.learning_rate, config.report_to, config.max_steps) == (1e-3, ["tensorboard"], 2)
+
+
+# --- the problem splits -------------------------------------------------------------------------------
+
+
+def test_rl_problems_are_a_seeded_sample_of_the_whole_train_draw_not_its_tail():
+    """The suite runs out of few-variant combinations as it draws, so the tail of the train split
+    is skewed; the RL pool must follow the warm-up's distribution instead."""
+    from cobalt.data.bundled import BundledConfig, generate_suite
+
+    train = generate_suite(BundledConfig(train=60, dev=0, test=0, seed=1), splits=("train",))["train"]
+    warmup, rl = split_rl_problems(train, 20, seed=0)
+
+    assert len(warmup) == 40 and len(rl) == 20
+    assert {p.id for p in warmup} | {p.id for p in rl} == {p.id for p in train}
+    assert not {p.id for p in warmup} & {p.id for p in rl}
+    position = {p.id: i for i, p in enumerate(train)}
+    assert min(position[p.id] for p in rl) < 20  # drawn from the start of the split, not only its end
+    assert [p.id for p in split_rl_problems(train, 20, seed=0)[1]] == [p.id for p in rl]
+    assert [p.id for p in split_rl_problems(train, 20, seed=1)[1]] != [p.id for p in rl]
