@@ -21,6 +21,7 @@ import atexit
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import fmean
 from typing import Any
 
 from cobalt.records import ExecRequest, ExecResult, Tests
@@ -61,6 +62,11 @@ class RewardBreakdown:
             "reward/no_code": float(self.pass_rate is None),
             "reward/format_violation": float(self.violation is not None),
         }
+
+
+def mean_metrics(breakdowns: Sequence[RewardBreakdown]) -> dict[str, float]:
+    """Each of :meth:`RewardBreakdown.metrics` averaged over a batch of completions."""
+    return {name: fmean(b.metrics()[name] for b in breakdowns) for name in breakdowns[0].metrics()}
 
 
 def correctness_reward(pass_rate: float) -> float:

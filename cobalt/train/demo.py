@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import random
 import shutil
 import statistics
@@ -33,8 +32,6 @@ from typing import Any
 from cobalt.jsonl import InputError, read_records
 from cobalt.records import Problem
 from cobalt.train.warmup import WarmupConfig
-
-log = logging.getLogger(__name__)
 
 # Short on purpose: the tiny model reads every token of it in every example, and the warm-up's cost
 # grows with the prompt. It still states the sandbox's rules.

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from statistics import fmean
 from typing import Any
 
 from cobalt.jsonl import InputError, read_records
@@ -90,6 +89,15 @@ def single_turn_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- reward -------------------------------------------------------------------------------------------
 
 
+def training_executor(config: TrainConfig) -> Any:
+    """The sandbox executor of a training run (rewards, and online feedback), with the reward's limits."""
+    from cobalt.reward.score import SUITE_BUDGET_S
+    from cobalt.sandbox import Limits, SandboxConfig, SyncExecutor
+
+    limits = Limits(cpu_s=config.reward_cpu_s, memory_mb=config.reward_memory_mb, program_budget_s=SUITE_BUDGET_S)
+    return SyncExecutor(SandboxConfig(limits=limits))
+
+
 class CobaltReward:
     """TRL reward function: the Cobalt reward of each completion, its parts logged as metrics.
 
@@ -100,17 +108,13 @@ class CobaltReward:
     __name__ = "cobalt_reward"
 
     def __init__(self, config: TrainConfig, tokenizer: Any = None, *, use_improvement: bool = True):
-        from cobalt.reward.score import SUITE_BUDGET_S
-        from cobalt.sandbox import Limits, SandboxConfig, SyncExecutor
-
-        limits = Limits(cpu_s=config.reward_cpu_s, memory_mb=config.reward_memory_mb, program_budget_s=SUITE_BUDGET_S)
-        self.executor = SyncExecutor(SandboxConfig(limits=limits))
+        self.executor = training_executor(config)
         self.require_think = config.require_think
         self.tokenizer = tokenizer
         self.use_improvement = use_improvement
 
     def __call__(self, prompts: list, completions: list, tests: list, **columns: Any) -> list[float]:
-        from cobalt.reward import score_batch
+        from cobalt.reward import mean_metrics, score_batch
 
         prev_best = columns.get("prev_best_pass_rate") if self.use_improvement else None
         breakdowns = score_batch(
@@ -124,8 +128,8 @@ class CobaltReward:
         )
         log_metric = columns.get("log_metric")
         if log_metric is not None:
-            for name in breakdowns[0].metrics():
-                log_metric(name, fmean(b.metrics()[name] for b in breakdowns))
+            for name, value in mean_metrics(breakdowns).items():
+                log_metric(name, value)
         log_extra = columns.get("log_extra")
         if log_extra is not None:
             log_extra("pass_rate", [b.pass_rate for b in breakdowns])

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cobalt.jsonl import InputError, read_records
-from cobalt.records import Message, Problem
+from cobalt.records import Problem
 from cobalt.rollout.prompts import SYSTEM_PROMPT, initial_messages
 from cobalt.train.config import TrainConfig
 from cobalt.train.online_reward import OnlineReward
@@ -69,7 +69,7 @@ def online_rows(
         if key in seen:
             repeated += 1
             continue
-        if count_tokens([Message(**m) for m in prompt]) > max_prompt_tokens:
+        if count_tokens(messages) > max_prompt_tokens:
             too_long += 1
             continue
         seen.add(key)
@@ -115,21 +115,12 @@ def check_whole_groups(args: Any, num_generations: int) -> None:
         )
 
 
-def training_executor(config: TrainConfig) -> Any:
-    """The sandbox for public-test feedback and rewards, with the reward's limits."""
-    from cobalt.reward.score import SUITE_BUDGET_S
-    from cobalt.sandbox import Limits, SandboxConfig, SyncExecutor
-
-    limits = Limits(cpu_s=config.reward_cpu_s, memory_mb=config.reward_memory_mb, program_budget_s=SUITE_BUDGET_S)
-    return SyncExecutor(SandboxConfig(limits=limits))
-
-
 def build_online_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tuple[Any, OnlineReward]:
     """A ready GRPO trainer for ``method`` ``multi_turn`` or ``verpo`` and its reward function
     (close it after training: it owns the sandbox executor)."""
     from datasets import Dataset
 
-    from cobalt.train.grpo import grpo_args, load_tokenizer
+    from cobalt.train.grpo import grpo_args, load_tokenizer, training_executor
     from cobalt.train.kl import grpo_trainer_class
 
     if config.method not in ONLINE_METHODS:

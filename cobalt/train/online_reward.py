@@ -43,7 +43,7 @@ from statistics import fmean
 from typing import Any
 
 from cobalt.records import ExecRequest, Tests
-from cobalt.reward import RewardBreakdown, extract_code, score_batch
+from cobalt.reward import RewardBreakdown, extract_code, mean_metrics, score_batch
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class OnlineReward:
             tokenizer=self.tokenizer,
         )
         rewards = [b.reward for b in final]
-        metrics = _mean_metrics(final)
+        metrics = mean_metrics(final)
         metrics.update(_per_turn_public_metrics(columns.get("public_pass_rates")))
         if columns.get("feedback_tokens"):
             metrics["rollout/feedback_tokens"] = fmean(columns["feedback_tokens"])
@@ -175,10 +175,6 @@ class OnlineReward:
         for (i, t), result in zip(where, self.executor.run_all(requests)):
             passing[i][t] = list(result.passing)
         return passing
-
-
-def _mean_metrics(breakdowns: list[RewardBreakdown]) -> dict[str, float]:
-    return {name: fmean(b.metrics()[name] for b in breakdowns) for name in breakdowns[0].metrics()}
 
 
 def _per_turn_public_metrics(public_pass_rates: list | None) -> dict[str, float]:
