@@ -413,7 +413,7 @@ class _Rollout:
                 messages.append(Message(role="assistant", content=attempt.completion))
                 hidden_scores.append(asyncio.create_task(self._score_hidden(problem, attempt.code)))
                 public = await self._run_public(problem, attempt.code)
-                feedback = repair_message(execution_feedback(public))
+                feedback = repair_message(execution_feedback(public), self.config.repair_template)
                 messages.append(Message(role="user", content=feedback))
                 drafts.append(
                     {

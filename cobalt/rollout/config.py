@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cobalt.jsonl import InputError, validate
 from cobalt.records import Condition
 from cobalt.rollout.policy import PolicyConfig, SamplingParams
-from cobalt.rollout.prompts import MAX_TURN_CHARS, SYSTEM_PROMPT
+from cobalt.rollout.prompts import MAX_TURN_CHARS, REPAIR_TEMPLATE, SYSTEM_PROMPT, check_repair_template
 from cobalt.sandbox import Limits, SandboxConfig
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -65,6 +65,11 @@ class RolloutConfig(BaseModel):
         description="The system message (default: Cobalt's, stating the sandbox rules). Small models trained from "
         "scratch use a shorter one; it is part of the run's identity, so a resumed run cannot change it.",
     )
+    repair_template: str = Field(
+        REPAIR_TEMPLATE,
+        description="The user message after each attempt, with one {feedback} field (default: Cobalt's). Small "
+        "models trained from scratch use a shorter one; part of the run's identity, like the system prompt.",
+    )
     reasoning: bool = Field(False, description="Drop everything up to </think> from the history; cap stored turns.")
     max_turn_chars: int = Field(MAX_TURN_CHARS, ge=1, description="With reasoning: characters kept per stored turn.")
     score_hidden: bool = Field(True, description="Score every turn's program on the hidden tests while collecting.")
@@ -81,6 +86,8 @@ class RolloutConfig(BaseModel):
         None, ge=1, description="Problems in flight at once (default: enough for two generation batches)."
     )
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    _repair_template_has_its_field = field_validator("repair_template")(check_repair_template)
 
     def active_problems(self) -> int:
         if self.max_active_problems is not None:
@@ -102,6 +109,7 @@ class RolloutConfig(BaseModel):
             "condition": self.condition,
             "turn0_from": self.turn0_from,
             "system_prompt": self.system_prompt,
+            "repair_template": self.repair_template,
             "reasoning": self.reasoning,
             "max_turn_chars": self.max_turn_chars if self.reasoning else None,
             "score_hidden": self.score_hidden,

@@ -49,6 +49,8 @@ Work out what went wrong, or, if every example passed, what could still fail on 
 (edge cases, limits, efficiency). Then reply with the complete revised program in a single new \
 ```python code block."""
 
+FEEDBACK_FIELD = "{feedback}"
+
 FAILED_TEST_INTRO = "Your program was run on the example tests. The first test it failed:"
 
 NO_CODE_FEEDBACK = (
@@ -87,9 +89,17 @@ def execution_feedback(public: ExecResult | None) -> str:
     return f"{FAILED_TEST_INTRO}\n{public.feedback}"
 
 
-def repair_message(feedback: str) -> str:
-    """The user message after an attempt: execution feedback wrapped in the repair instruction."""
-    return REPAIR_TEMPLATE.format(feedback=feedback.strip())
+def repair_message(feedback: str, template: str = REPAIR_TEMPLATE) -> str:
+    """The user message after an attempt: execution feedback wrapped in the repair instruction
+    (``template`` holds one ``{feedback}`` field)."""
+    return template.replace(FEEDBACK_FIELD, feedback.strip())
+
+
+def check_repair_template(template: str) -> str:
+    """``template`` if it holds exactly one ``{feedback}`` field, else ValueError."""
+    if template.count(FEEDBACK_FIELD) != 1:
+        raise ValueError(f"a repair template must contain {FEEDBACK_FIELD} exactly once")
+    return template
 
 
 def extract_code(text: str) -> str | None:

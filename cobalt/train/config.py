@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cobalt.jsonl import InputError, validate
 
@@ -57,6 +57,12 @@ class TrainConfig(BaseModel):
     prompts_per_step: int = Field(128, ge=1, description="Prompts per generation batch (train_batch_size).")
     prompts_per_update: int = Field(64, ge=1, description="Prompts per optimizer step (ppo_mini_batch_size).")
     per_device_train_batch_size: int = Field(16, ge=1, description="Completions per micro-batch per device.")
+    group_by_length: bool = Field(
+        False,
+        description="Fill each generation batch with prompts of similar length (batches in a seeded random order) "
+        "instead of shuffling prompts freely: a batch is padded to its longest prompt, and on a CPU that padding "
+        "costs as much as real tokens.",
+    )
 
     # --- runtime -----------------------------------------------------------------------------------
     use_cpu: bool = False
@@ -86,7 +92,19 @@ class TrainConfig(BaseModel):
         description="multi_turn/verpo: the system message of the online prompts (default: Cobalt's); use the one "
         "the other methods' data was collected with.",
     )
+    repair_template: str | None = Field(
+        None,
+        description="multi_turn/verpo: the user message after each attempt, with one {feedback} field (default: "
+        "Cobalt's); use the one the other methods' data was collected with.",
+    )
     verpo_dense_weight: float = Field(0.5, ge=0, description="Weight of VeRPO's dense per-turn reward.")
+
+    @field_validator("repair_template")
+    @classmethod
+    def _repair_template_has_its_field(cls, template: str | None) -> str | None:
+        from cobalt.rollout.prompts import check_repair_template
+
+        return template if template is None else check_repair_template(template)
 
     @model_validator(mode="after")
     def _batch_arithmetic(self) -> TrainConfig:

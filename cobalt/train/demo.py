@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import shutil
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ DEMO_SYSTEM_PROMPT = (
     "Write one Python program in a ```python block. It runs in a sandbox: standard library only, "
     "no files, no processes, about a second of CPU."
 )
+# Cobalt's repair instruction is 82 tokens of the tiny tokenizer, read again at every repair turn; this
+# one says what the demo's model needs (fix it, or keep it when every test passed) in about a fifth.
+DEMO_REPAIR_TEMPLATE = "{feedback}\n\nReply with the whole program, fixed if a test failed, in a ```python block."
 
 # Training methods of the demo and of benchmarks/learning.py: TrainConfig method and dataset.
 METHODS: dict[str, tuple[str, str]] = {
@@ -63,7 +67,7 @@ class DemoConfig:
     eval_samples: int = 2
     eval_turns: int = 1
     train_seeds: tuple[int, ...] = (0, 1)
-    train_steps: int = 20  # GRPO updates per training run, the same for every method
+    train_steps: int = 24  # GRPO updates per training run, the same for every method
     grpo_overrides: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int = 96
 
@@ -74,11 +78,15 @@ Log = Callable[[str], None]
 class DemoRun:
     """One demo run in ``out``; :meth:`run` executes the stages that are not done yet."""
 
-    def __init__(self, out: str | Path, config: DemoConfig | None = None, say: Log = print):
+    def __init__(
+        self, out: str | Path, config: DemoConfig | None = None, say: Log = print, parallel_seeds: bool = True
+    ):
         self.out = Path(out)
         self.config = config or DemoConfig()
         self.say = say
+        self.parallel_seeds = parallel_seeds
         self.timings: dict[str, float] = {}
+        self.started = time.monotonic()
         self._executor: Any = None
         self.out.mkdir(parents=True, exist_ok=True)
 
@@ -124,8 +132,8 @@ class DemoRun:
         """The demo: prepare, train Cobalt once per seed, compare with the base policy."""
         self.prepare()
         models = {"base": self.path("model-sft")}
-        for seed in self.config.train_seeds:
-            models[f"cobalt-seed{seed}"] = self.train("cobalt", seed)
+        for seed, model in self.train_seeds("cobalt", self.config.train_seeds).items():
+            models[f"cobalt-seed{seed}"] = model
         summaries = self.evaluate(models)
         return self.report(summaries, title="Cobalt demo: held-out Pass@1")
 
@@ -177,7 +185,9 @@ class DemoRun:
             if not todo:
                 return
             with SyncExecutor(SandboxConfig(limits=Limits(cpu_s=1.0, memory_mb=256))) as executor:
-                examples = warmup_examples(self.problems("warmup"), executor, self.config.warmup, DEMO_SYSTEM_PROMPT)
+                examples = warmup_examples(
+                    self.problems("warmup"), executor, self.config.warmup, DEMO_SYSTEM_PROMPT, DEMO_REPAIR_TEMPLATE
+                )
             self.say(f"  {len(examples)} warm-up examples")
             run_warmup(self.path("model-base"), examples, self.path("model-sft"), self.config.warmup)
 
@@ -189,6 +199,7 @@ class DemoRun:
             "policy.seed": seed,
             "turns": turns,
             "system_prompt": DEMO_SYSTEM_PROMPT,
+            "repair_template": DEMO_REPAIR_TEMPLATE,
             "sampling.n": samples,
             "sampling.max_new_tokens": self.config.max_new_tokens,
             **extra,
@@ -283,6 +294,7 @@ class DemoRun:
             "max_steps": self.config.train_steps,
             "max_completion_length": self.config.max_new_tokens,
             "system_prompt": DEMO_SYSTEM_PROMPT,
+            "repair_template": DEMO_REPAIR_TEMPLATE,
             "turns": self.config.collect_turns + 1,
             **self.config.grpo_overrides,
         }
@@ -297,7 +309,34 @@ class DemoRun:
             if todo:
                 shutil.rmtree(config.output_dir, ignore_errors=True)
                 train(config)
-        return Path(config.output_dir, "final")
+        return self.trained_model(method, seed)
+
+    def train_seeds(self, method: str, seeds: Sequence[int]) -> dict[int, Path]:
+        """:meth:`train` once per seed. With ``parallel_seeds``, the seeds still to train run at the
+        same time in separate processes that split the cores: a tiny model's updates do not keep
+        two cores busy (measured 1.3x the throughput of training them one after the other)."""
+        todo = [s for s in seeds if not self.path(f"train-{method}-{s}.done").exists()]
+        if not (self.parallel_seeds and len(todo) > 1):
+            return {seed: self.train(method, seed) for seed in seeds}
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        threads = max(1, (os.cpu_count() or 1) // len(todo))
+        self.say(f"[train-{method}] seeds {', '.join(map(str, todo))} at once, {threads} thread(s) each")
+        context = multiprocessing.get_context("spawn")  # no forked copies of the parent's threads
+        with ProcessPoolExecutor(len(todo), mp_context=context) as pool:
+            jobs = [pool.submit(_train_in_process, self.out, self.config, method, s, threads) for s in todo]
+            for job in jobs:
+                job.result()
+        for seed in todo:
+            stage = f"train-{method}-{seed}"
+            self.timings[stage] = json.loads(self.path(f"{stage}.done").read_text())["seconds"]
+        return {
+            seed: self.train(method, seed) if seed not in todo else self.trained_model(method, seed) for seed in seeds
+        }
+
+    def trained_model(self, method: str, seed: int) -> Path:
+        return Path(self.train_config(method, seed).output_dir, "final")
 
     def evaluate(self, models: dict[str, Path]) -> dict[str, Any]:
         """Per-turn summaries on the held-out problems, one per labelled model; all with the same
@@ -323,12 +362,21 @@ class DemoRun:
         table = format_comparison(list(summaries.values()))
         plot = plot_pass_at_1(list(summaries.values()), self.path("pass_at_1.png"), title=title)
         verdict = gain_and_spread(summaries)
-        report = {"timings_s": self.timings, **verdict, "plot": str(plot)}
+        # Stage timings overlap when seeds train at once; wall_s is this invocation's own duration.
+        wall = round(time.monotonic() - self.started, 1)
+        report = {"timings_s": self.timings, "wall_s": wall, **verdict, "plot": str(plot)}
         self.path("report.json").write_text(json.dumps(report, indent=2) + "\n")
         self.say("\n" + table)
         self.say(describe(verdict))
-        self.say(f"plot: {plot}; stage timings (s): {json.dumps(self.timings)}")
+        self.say(f"plot: {plot}; {wall:.0f} s in all; stage timings (s): {json.dumps(self.timings)}")
         return report
+
+
+def _train_in_process(out: Path, config: DemoConfig, method: str, seed: int, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    DemoRun(out, config, say=lambda line: print(line, flush=True)).train(method, seed)
 
 
 def split_rl_problems(train: list[Problem], rl_problems: int, seed: int) -> tuple[list[Problem], list[Problem]]:
@@ -346,16 +394,11 @@ def split_rl_problems(train: list[Problem], rl_problems: int, seed: int) -> tupl
 
 def tokenizer_corpus(problems: list[Problem]) -> Iterator[str]:
     """Text the tokenizer is trained on: what the model will read and write in the demo."""
-    from cobalt.rollout.prompts import (
-        FAILED_TEST_INTRO,
-        NO_CODE_FEEDBACK,
-        REPAIR_TEMPLATE,
-        problem_prompt,
-    )
+    from cobalt.rollout.prompts import FAILED_TEST_INTRO, NO_CODE_FEEDBACK, problem_prompt
     from cobalt.sandbox import ALL_PASSED
     from cobalt.train.warmup import fenced
 
-    yield from (DEMO_SYSTEM_PROMPT, REPAIR_TEMPLATE, FAILED_TEST_INTRO, NO_CODE_FEEDBACK, ALL_PASSED)
+    yield from (DEMO_SYSTEM_PROMPT, DEMO_REPAIR_TEMPLATE, FAILED_TEST_INTRO, NO_CODE_FEEDBACK, ALL_PASSED)
     for problem in problems:
         yield problem_prompt(problem)
         yield fenced(problem.meta["reference_solution"])

@@ -20,6 +20,7 @@ What differs from the reference release (verl 0.5) and why:
 from __future__ import annotations
 
 import logging
+import random
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,26 @@ def training_rows(rows: list[dict[str, Any]], tokenizer: Any, max_prompt_tokens:
     if not kept:
         raise InputError("dataset", f"no prompt fits in max_prompt_tokens={max_prompt_tokens}")
     return kept
+
+
+def length_grouped(rows: list[dict[str, Any]], tokenizer: Any, batch_prompts: int, seed: int) -> list[dict[str, Any]]:
+    """``rows`` reordered so that each run of ``batch_prompts`` consecutive rows holds prompts of
+    similar token length, the runs in a seeded random order (TRL then reads them unshuffled).
+
+    Partial conversations range from the bare problem to several attempts with feedback (141 to 525
+    tokens in the demo); a generation batch is padded to its longest prompt, so a freely shuffled
+    batch costs about as much as one made of the longest prompts only.
+    """
+    from cobalt.bandit import prompt_token_counter
+
+    count_tokens = prompt_token_counter(tokenizer)
+    rng = random.Random(seed)
+    lengths = [count_tokens([Message(**m) for m in row["prompt"]]) for row in rows]
+    tie_breaks = [rng.random() for _ in rows]
+    order = sorted(range(len(rows)), key=lambda i: (lengths[i], tie_breaks[i]))
+    batches = [order[i : i + batch_prompts] for i in range(0, len(order), batch_prompts)]
+    rng.shuffle(batches)
+    return [rows[i] for batch in batches for i in batch]
 
 
 def single_turn_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,6 +204,7 @@ def grpo_args(config: TrainConfig, output_dir: str) -> Any:
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
         remove_unused_columns=False,
+        shuffle_dataset=not config.group_by_length,  # length_grouped has ordered the rows
     )
 
 
@@ -213,6 +235,8 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
     if config.method == "single_turn":
         rows = single_turn_rows(rows)
     train_rows = training_rows(rows, tokenizer, config.max_prompt_tokens)
+    if config.group_by_length:
+        train_rows = length_grouped(train_rows, tokenizer, config.prompts_per_step, config.seed)
     eval_rows = None
     if config.eval_dataset:
         eval_rows = Dataset.from_list(

@@ -33,7 +33,7 @@ from typing import Any
 
 from cobalt.jsonl import InputError, read_records
 from cobalt.records import Problem
-from cobalt.rollout.prompts import SYSTEM_PROMPT, initial_messages
+from cobalt.rollout.prompts import REPAIR_TEMPLATE, SYSTEM_PROMPT, initial_messages
 from cobalt.train.config import TrainConfig
 from cobalt.train.online_reward import OnlineReward
 from cobalt.train.online_rollout import MultiTurnRollout, PublicSuite, prompt_key
@@ -142,7 +142,11 @@ def build_online_trainer(config: TrainConfig, *, callbacks: list | None = None) 
         tokenizer=tokenizer,
     )
     rollout = MultiTurnRollout(
-        public_suites(train_rows + (eval_rows or [])), executor, turns=config.turns, reasoning=config.require_think
+        public_suites(train_rows + (eval_rows or [])),
+        executor,
+        turns=config.turns,
+        reasoning=config.require_think,
+        repair_template=config.repair_template or REPAIR_TEMPLATE,
     )
     try:
         trainer = grpo_trainer_class(config.kl_estimator)(

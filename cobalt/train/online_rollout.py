@@ -35,7 +35,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cobalt.records import ExecRequest, Tests
-from cobalt.rollout.prompts import answer_part, execution_feedback, extract_code, repair_message
+from cobalt.rollout.prompts import (
+    REPAIR_TEMPLATE,
+    answer_part,
+    check_repair_template,
+    execution_feedback,
+    extract_code,
+    repair_message,
+)
 
 SENTINEL = "\u2063COBALT-ASSISTANT-TURN\u2063"  # a message body no template or feedback contains
 
@@ -215,9 +222,18 @@ class MultiTurnRollout:
     ``num_generations`` times).
     """
 
-    def __init__(self, suites: dict[str, PublicSuite], executor: Any, *, turns: int, reasoning: bool):
+    def __init__(
+        self,
+        suites: dict[str, PublicSuite],
+        executor: Any,
+        *,
+        turns: int,
+        reasoning: bool,
+        repair_template: str = REPAIR_TEMPLATE,
+    ):
         if turns < 1:
             raise ValueError("a trajectory needs at least one turn")
+        self.repair_template = check_repair_template(repair_template)
         self.suites = suites
         self.executor = executor
         self.turns = turns
@@ -276,5 +292,5 @@ class MultiTurnRollout:
         for trajectory, code in zip(trajectories, codes):
             public = next(results) if code is not None else None
             trajectory.public_pass_rates.append(public.pass_rate if public is not None else None)
-            messages.append(repair_message(execution_feedback(public)))
+            messages.append(repair_message(execution_feedback(public), self.repair_template))
         return messages

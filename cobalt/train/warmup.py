@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cobalt.records import ExecRequest, Message, Problem
-from cobalt.rollout.prompts import execution_feedback, initial_messages, repair_message
+from cobalt.rollout.prompts import REPAIR_TEMPLATE, execution_feedback, initial_messages, repair_message
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +34,14 @@ log = logging.getLogger(__name__)
 class WarmupConfig:
     repair_fraction: float = 0.3  # share of problems that also get a repair example (a wrong program + feedback)
     keep_fraction: float = 0.05  # share of problems that also get a "keep the correct program" example
-    epochs: float = 2.0
+    epochs: float = 3.0
     learning_rate: float = 2e-3
     batch_size: int = 16
     max_length: int = 1024
     seed: int = 0
+    # Leave the suite's held-out third of the combinations out of the supervised data, so that only
+    # RL can teach them (the RL and test problems still cover them). Off in the demo: see docs/train.md.
+    skip_held_out_combinations: bool = False
 
 
 def fenced(code: str) -> str:
@@ -57,21 +60,29 @@ def first_attempt_example(problem: Problem, system_prompt: str) -> dict[str, Any
     return _example(initial_messages(problem, system_prompt), fenced(problem.meta["reference_solution"]))
 
 
-def repair_example(problem: Problem, wrong_code: str, feedback: str, system_prompt: str) -> dict[str, Any]:
+def repair_example(
+    problem: Problem, wrong_code: str, feedback: str, system_prompt: str, repair_template: str = REPAIR_TEMPLATE
+) -> dict[str, Any]:
     reference = fenced(problem.meta["reference_solution"])
     prompt = [
         *initial_messages(problem, system_prompt),
         Message(role="assistant", content=fenced(wrong_code)),
-        Message(role="user", content=repair_message(feedback)),
+        Message(role="user", content=repair_message(feedback, repair_template)),
     ]
     return _example(prompt, reference)
 
 
 def warmup_examples(
-    problems: Sequence[Problem], executor: Any, config: WarmupConfig, system_prompt: str
+    problems: Sequence[Problem],
+    executor: Any,
+    config: WarmupConfig,
+    system_prompt: str,
+    repair_template: str = REPAIR_TEMPLATE,
 ) -> list[dict[str, Any]]:
     """Prompt/completion pairs for the warm-up; the repair feedback comes from real sandbox runs."""
     rng = random.Random(config.seed)
+    if config.skip_held_out_combinations:
+        problems = [p for p in problems if not p.meta.get("combination_held_out")]
     examples = [first_attempt_example(p, system_prompt) for p in problems]
     shown = []
     for problem in problems:
@@ -87,7 +98,7 @@ def warmup_examples(
     ]  # fmt: skip
     results = executor.run_all(requests)
     for (problem, code), result in zip(shown, results):
-        examples.append(repair_example(problem, code, execution_feedback(result), system_prompt))
+        examples.append(repair_example(problem, code, execution_feedback(result), system_prompt, repair_template))
     rng.shuffle(examples)
     return examples
 

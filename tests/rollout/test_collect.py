@@ -138,6 +138,18 @@ def test_feedback_flow_with_a_scripted_model(tmp_path, add_problems):
     assert stats.both_busy_s > 0  # generation of some trajectories overlapped execution of others
 
 
+def test_repair_turns_use_the_configured_template(tmp_path, add_problems):
+    template = "{feedback}\n\nAgain, in one code block."
+    with ChatServer(repairing_model, delay_s=0.0) as server:
+        config = openai_config(server, turns=1, **{"sampling.n": 1}, repair_template=template)
+        run_rollout(add_problems[:1], make_policy(config.policy), config, tmp_path / "run.jsonl")
+    (trajectory,) = read_run(tmp_path / "run.jsonl").values()
+    (request,) = [r["messages"] for r in server.requests if len(r["messages"]) == 4]
+    feedback = trajectory.turns[0].feedback
+    assert request[-1]["content"] == feedback
+    assert feedback.endswith("\n\nAgain, in one code block.") and "Feedback on your previous answer" not in feedback
+
+
 def test_reasoning_option_keeps_thinking_out_of_the_history(tmp_path):
     def thinking_model(messages, n):
         assert all("<think>" not in m["content"] for m in messages if m["role"] == "assistant")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from cobalt.records import ExecResult, Problem, Verdict
+from cobalt.rollout.config import RolloutConfig
 from cobalt.rollout.prompts import (
     FAILED_TEST_INTRO,
     NO_CODE_FEEDBACK,
+    REPAIR_TEMPLATE,
     SYSTEM_PROMPT,
     answer_part,
+    check_repair_template,
     execution_feedback,
     extract_code,
     initial_messages,
@@ -17,6 +21,7 @@ from cobalt.rollout.prompts import (
     visible_answer,
 )
 from cobalt.sandbox import ALL_PASSED
+from cobalt.train.config import TrainConfig
 
 
 def test_code_is_the_last_fenced_block():
@@ -104,3 +109,25 @@ def test_feedback_for_each_outcome_is_wrapped_in_the_repair_instruction(result, 
     assert "complete revised program" in message
     if result is not None and result.first_failure is not None:
         assert message.index(FAILED_TEST_INTRO) < message.index("Input:\n1")
+
+
+def test_a_configured_repair_template_wraps_the_feedback_verbatim():
+    template = "{feedback}\n\nFix it."
+    assert repair_message(" Expected Output:\n3\n", template) == "Expected Output:\n3\n\nFix it."
+    # braces in the feedback (a program printing a dict) are text, not format fields
+    assert repair_message("Program's Output:\n{'a': 1}", template).startswith("Program's Output:\n{'a': 1}")
+
+
+@pytest.mark.parametrize("template", ["Fix it.", "{feedback} and again {feedback}"])
+def test_a_repair_template_needs_exactly_one_feedback_field(template):
+    with pytest.raises(ValueError, match="exactly once"):
+        check_repair_template(template)
+    with pytest.raises(ValidationError, match="exactly once"):
+        RolloutConfig(repair_template=template)
+    with pytest.raises(ValidationError, match="exactly once"):
+        TrainConfig(repair_template=template)
+
+
+def test_the_repair_template_is_part_of_a_runs_identity():
+    assert RolloutConfig().identity()["repair_template"] == REPAIR_TEMPLATE
+    assert RolloutConfig(repair_template="{feedback}").identity() != RolloutConfig().identity()

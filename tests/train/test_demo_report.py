@@ -12,6 +12,7 @@ import pytest
 from cobalt.jsonl import InputError
 from cobalt.train.config import TrainConfig
 from cobalt.train.demo import (
+    DEMO_REPAIR_TEMPLATE,
     DEMO_SYSTEM_PROMPT,
     METHODS,
     DemoConfig,
@@ -172,7 +173,8 @@ def test_train_config_of_each_method(tmp_path, method):
     assert Path(config.dataset) == tmp_path / dataset
     assert Path(config.model) == tmp_path / "model-sft"  # every method starts from the warmed-up model
     assert Path(config.output_dir) == tmp_path / "models" / f"{method}-3"
-    assert config.system_prompt == DEMO_SYSTEM_PROMPT  # online rollouts see the prompt the data was collected with
+    # online rollouts see the prompts the data was collected with
+    assert (config.system_prompt, config.repair_template) == (DEMO_SYSTEM_PROMPT, DEMO_REPAIR_TEMPLATE)
     assert (config.seed, config.max_steps, config.max_completion_length, config.turns) == (3, 7, 48, 3)
     preset = TrainConfig.load("tiny-cpu")
     assert (config.learning_rate, config.num_generations, config.use_cpu) == (

@@ -15,7 +15,14 @@ from cobalt.jsonl import InputError
 from cobalt.records import BanditExample, Message, Tests
 from cobalt.rollout.prompts import initial_messages, repair_message
 from cobalt.train.config import TrainConfig
-from cobalt.train.grpo import CobaltReward, read_bandit_rows, single_turn_rows, training_rows
+from cobalt.train.grpo import (
+    CobaltReward,
+    grpo_args,
+    length_grouped,
+    read_bandit_rows,
+    single_turn_rows,
+    training_rows,
+)
 
 SYSTEM_PROMPT = "Reply with a Python program in one ```python block."  # short prompts keep the tests fast
 TRAINING_COLUMNS = {"prompt", "tests", "prev_best_pass_rate", "comparator", "problem_id", "turn", "perturbed"}
@@ -289,3 +296,39 @@ def test_training_saves_a_loadable_policy_and_resumes_from_its_checkpoint(
     assert second.steps == [3]
     state = json.loads((out / "checkpoint-3" / "trainer_state.json").read_text())
     assert state["global_step"] == 3
+
+
+def test_length_grouping_fills_each_batch_with_prompts_of_similar_length(tokenizer):
+    problems = generate_suite(BundledConfig(train=12, dev=0, test=0, seed=5), splits=("train",))["train"]
+    rows = []
+    for problem in problems:
+        prompt = initial_messages(problem, SYSTEM_PROMPT)
+        for attempts in range(3):  # 0, 1 and 2 earlier attempts: three very different lengths
+            rows.append({"problem_id": problem.id, "turn": attempts, "prompt": [m.model_dump() for m in prompt]})
+            prompt = [
+                *prompt,
+                Message(role="assistant", content=fenced("print(1)")),
+                Message(role="user", content=repair_message("x")),
+            ]
+    count = prompt_token_counter(tokenizer)
+
+    def length(row):
+        return count([Message(**m) for m in row["prompt"]])
+
+    grouped = length_grouped(rows, tokenizer, batch_prompts=4, seed=0)
+    assert sorted(map(id, grouped)) == sorted(map(id, rows))  # a reordering: nothing lost or repeated
+    batches = [grouped[i : i + 4] for i in range(0, len(grouped), 4)]
+    assert all(len({row["turn"] for row in batch}) == 1 for batch in batches)  # lengths never mix
+    lengths = sorted(map(length, rows))
+    assert [sorted(map(length, b)) for b in sorted(batches, key=lambda b: min(map(length, b)))] == [
+        lengths[i : i + 4] for i in range(0, len(lengths), 4)
+    ]
+    assert [b[0]["turn"] for b in batches] != sorted(b[0]["turn"] for b in batches)  # batches are shuffled
+    assert length_grouped(rows, tokenizer, 4, seed=0) == grouped
+    assert length_grouped(rows, tokenizer, 4, seed=1) != grouped
+
+
+def test_length_grouping_switches_off_trls_own_shuffling():
+    config = TrainConfig.load("tiny-cpu", ["report_to=[]"])
+    assert config.group_by_length and grpo_args(config, "unused").shuffle_dataset is False
+    assert grpo_args(config.model_copy(update={"group_by_length": False}), "unused").shuffle_dataset is True

@@ -232,3 +232,14 @@ def test_training_steps_run_and_log_the_reward_parts(method, tiny_model_dir, pro
         # TRL counts only model tokens (env_mask 1): at most TURNS turns of max_completion_length.
         assert 0 < entry["completions/max_length"] <= TURNS * 12
         assert ("reward/verpo_dense" in entry) == (method == "verpo")
+
+
+def test_feedback_uses_the_configured_repair_template(problems):
+    problem = problems[0]
+    wrong = problem.meta["wrong_solutions"][0]["code"]
+    suite = PublicSuite(problem.public_tests, problem.comparator)
+    with SyncExecutor() as executor:
+        rollout = MultiTurnRollout({}, executor, turns=TURNS, reasoning=False, repair_template="{feedback}\nFix.")
+        (message,) = rollout._feedback([TrajectoryTokens([0], turn_texts=[f"```python\n{wrong}\n```"])], [suite])
+        result = executor.run(wrong, problem.public_tests)
+    assert message == execution_feedback(result) + "\nFix."

@@ -1,0 +1,49 @@
+"""The warm-up's supervised examples: first attempts, repairs with real sandbox feedback, keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from cobalt.data.bundled import BundledConfig, generate_suite
+from cobalt.rollout.prompts import problem_prompt
+from cobalt.sandbox import ALL_PASSED, SyncExecutor
+from cobalt.train.warmup import WarmupConfig, fenced, warmup_examples
+
+SYSTEM = "Reply with one ```python block."
+TEMPLATE = "{feedback}\n\nFix it."
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return generate_suite(BundledConfig(train=30, dev=0, test=0, seed=4), splits=("train",))["train"]
+
+
+@pytest.fixture(scope="module")
+def executor():
+    with SyncExecutor() as executor:
+        yield executor
+
+
+def test_every_problem_gets_its_reference_and_repairs_show_real_feedback(problems, executor):
+    config = WarmupConfig(repair_fraction=1.0, keep_fraction=1.0)
+    examples = warmup_examples(problems, executor, config, SYSTEM, TEMPLATE)
+    first = [e for e in examples if len(e["prompt"]) == 2]
+    later = [e for e in examples if len(e["prompt"]) == 4]
+    assert len(first) == len(problems) and len(later) == 2 * len(problems)  # one repair and one keep each
+    references = {fenced(p.meta["reference_solution"]) for p in problems}
+    assert all(e["completion"][0]["content"] in references for e in examples)
+    feedback = [e["prompt"][-1]["content"] for e in later]
+    assert all(text.endswith("\n\nFix it.") for text in feedback)
+    kept = [text for e, text in zip(later, feedback) if e["prompt"][2]["content"] == e["completion"][0]["content"]]
+    assert len(kept) == len(problems) and all(text.startswith(ALL_PASSED) for text in kept)
+    assert sum("Expected Output:" in text for text in feedback) == len(problems)  # every wrong program fails
+
+
+def test_held_out_combinations_can_be_left_to_rl(problems, executor):
+    held = [p for p in problems if p.meta["combination_held_out"]]
+    assert 0 < len(held) < len(problems)
+    config = WarmupConfig(repair_fraction=0.0, keep_fraction=0.0, skip_held_out_combinations=True)
+    examples = warmup_examples(problems, executor, config, SYSTEM)
+    assert len(examples) == len(problems) - len(held)
+    held_prompts = {problem_prompt(p) for p in held}
+    assert not any(e["prompt"][1]["content"] in held_prompts for e in examples)
