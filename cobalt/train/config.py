@@ -61,7 +61,7 @@ class TrainConfig(BaseModel):
         False,
         description="Fill each generation batch with prompts of similar length (batches in a seeded random order) "
         "instead of shuffling prompts freely: a batch is padded to its longest prompt, and on a CPU that padding "
-        "costs as much as real tokens.",
+        "costs as much as real tokens. cobalt and single_turn only (online rollouts start from bare problems).",
     )
 
     # --- runtime -----------------------------------------------------------------------------------

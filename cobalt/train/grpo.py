@@ -97,6 +97,12 @@ def length_grouped(rows: list[dict[str, Any]], tokenizer: Any, batch_prompts: in
     return [rows[i] for batch in batches for i in batch]
 
 
+def groups_by_length(config: TrainConfig) -> bool:
+    """Whether ``config`` trains on length-grouped batches: only the offline methods read a dataset
+    of prompts with different lengths; the online ones start every rollout from the bare problem."""
+    return config.group_by_length and config.method in ("cobalt", "single_turn")
+
+
 def single_turn_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The single-turn baseline's data: each problem's problem-only prompt, once."""
     seen, out = set(), []
@@ -204,7 +210,7 @@ def grpo_args(config: TrainConfig, output_dir: str) -> Any:
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit,
         remove_unused_columns=False,
-        shuffle_dataset=not config.group_by_length,  # length_grouped has ordered the rows
+        shuffle_dataset=not groups_by_length(config),  # length_grouped has ordered the rows
     )
 
 
@@ -235,7 +241,7 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
     if config.method == "single_turn":
         rows = single_turn_rows(rows)
     train_rows = training_rows(rows, tokenizer, config.max_prompt_tokens)
-    if config.group_by_length:
+    if groups_by_length(config):
         train_rows = length_grouped(train_rows, tokenizer, config.prompts_per_step, config.seed)
     eval_rows = None
     if config.eval_dataset:

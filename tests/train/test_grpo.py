@@ -332,3 +332,5 @@ def test_length_grouping_switches_off_trls_own_shuffling():
     config = TrainConfig.load("tiny-cpu", ["report_to=[]"])
     assert config.group_by_length and grpo_args(config, "unused").shuffle_dataset is False
     assert grpo_args(config.model_copy(update={"group_by_length": False}), "unused").shuffle_dataset is True
+    for online in ("multi_turn", "verpo"):  # bare problems only: nothing to group, so TRL shuffles
+        assert grpo_args(config.model_copy(update={"method": online}), "unused").shuffle_dataset is True
