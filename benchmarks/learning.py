@@ -51,8 +51,8 @@ def run_all(run: DemoRun, methods: list[str], seeds: list[int]) -> dict[str, dic
     (base,) = run.evaluate({"base": run.path("model-sft")}).values()
     results["base"] = {-1: base.pass_at_1()}
     for method in methods:
-        for seed in seeds:
-            model = run.train(method, seed)
+        models = run.train_seeds(method, seeds)  # the seeds still to train run side by side
+        for seed, model in models.items():
             (summary,) = run.evaluate({f"{method}-seed{seed}": model}).values()
             results.setdefault(method, {})[seed] = summary.pass_at_1()
             save(run, results)  # after every run, so that an interrupted benchmark keeps its results

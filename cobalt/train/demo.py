@@ -24,6 +24,8 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -318,22 +320,27 @@ class DemoRun:
         todo = [s for s in seeds if not self.path(f"train-{method}-{s}.done").exists()]
         if not (self.parallel_seeds and len(todo) > 1):
             return {seed: self.train(method, seed) for seed in seeds}
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         threads = max(1, (os.cpu_count() or 1) // len(todo))
         self.say(f"[train-{method}] seeds {', '.join(map(str, todo))} at once, {threads} thread(s) each")
-        context = multiprocessing.get_context("spawn")  # no forked copies of the parent's threads
-        with ProcessPoolExecutor(len(todo), mp_context=context) as pool:
-            jobs = [pool.submit(_train_in_process, self.out, self.config, method, s, threads) for s in todo]
-            for job in jobs:
-                job.result()
+        workers = {seed: self._training_process(method, seed, threads) for seed in todo}
+        failed = {seed: code for seed, code in ((s, w.wait()) for s, w in workers.items()) if code != 0}
+        if failed:
+            raise RuntimeError(f"training {method} failed for seed(s) {failed} (exit codes); run again to resume")
         for seed in todo:
             stage = f"train-{method}-{seed}"
             self.timings[stage] = json.loads(self.path(f"{stage}.done").read_text())["seconds"]
         return {
             seed: self.train(method, seed) if seed not in todo else self.trained_model(method, seed) for seed in seeds
         }
+
+    def _training_process(self, method: str, seed: int, threads: int) -> subprocess.Popen:
+        """A fresh interpreter that runs :meth:`train` for one seed. Not multiprocessing: its spawned
+        children re-import the caller's main module, which breaks scripts without a main guard."""
+        job = {"out": str(self.out), "config": asdict(self.config), "method": method, "seed": seed, "threads": threads}
+        package_root = str(Path(__file__).resolve().parents[2])  # cobalt importable from a source checkout too
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        code = "import sys; from cobalt.train.demo import train_one_seed; train_one_seed(sys.argv[1])"
+        return subprocess.Popen([sys.executable, "-c", code, json.dumps(job)], env=env)
 
     def trained_model(self, method: str, seed: int) -> Path:
         return Path(self.train_config(method, seed).output_dir, "final")
@@ -372,11 +379,17 @@ class DemoRun:
         return report
 
 
-def _train_in_process(out: Path, config: DemoConfig, method: str, seed: int, threads: int) -> None:
+def train_one_seed(job_json: str) -> None:
+    """Entry point of a :meth:`DemoRun._training_process`."""
     import torch
 
-    torch.set_num_threads(threads)
-    DemoRun(out, config, say=lambda line: print(line, flush=True)).train(method, seed)
+    job = json.loads(job_json)
+    torch.set_num_threads(job["threads"])
+    config = job["config"]
+    config = DemoConfig(
+        **{**config, "warmup": WarmupConfig(**config["warmup"]), "train_seeds": tuple(config["train_seeds"])}
+    )
+    DemoRun(job["out"], config, say=lambda line: print(line, flush=True)).train(job["method"], job["seed"])
 
 
 def split_rl_problems(train: list[Problem], rl_problems: int, seed: int) -> tuple[list[Problem], list[Problem]]:

@@ -214,3 +214,10 @@ def test_rl_problems_are_a_seeded_sample_of_the_whole_train_draw_not_its_tail():
     assert min(position[p.id] for p in rl) < 20  # drawn from the start of the split, not only its end
     assert [p.id for p in split_rl_problems(train, 20, seed=0)[1]] == [p.id for p in rl]
     assert [p.id for p in split_rl_problems(train, 20, seed=1)[1]] != [p.id for p in rl]
+
+
+def test_seeds_trained_side_by_side_report_which_failed_and_leave_them_to_resume(tmp_path):
+    run = quiet_run(tmp_path, grpo_overrides={"prompts_per_step": 3, "prompts_per_update": 2})  # refused config
+    with pytest.raises(RuntimeError, match=r"seed\(s\) \{0: 1, 1: 1\}.*run again to resume"):
+        run.train_seeds("cobalt", [0, 1])
+    assert not list(tmp_path.glob("train-*.done"))
