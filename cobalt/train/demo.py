@@ -324,7 +324,8 @@ class DemoRun:
         threads = max(1, (os.cpu_count() or 1) // len(todo))
         self.say(f"[train-{method}] seeds {', '.join(map(str, todo))} at once, {threads} thread(s) each")
         workers = {seed: self._training_process(method, seed, threads) for seed in todo}
-        failed = {seed: code for seed, code in ((s, w.wait()) for s, w in workers.items()) if code != 0}
+        exit_codes = {seed: worker.wait() for seed, worker in workers.items()}
+        failed = {seed: code for seed, code in exit_codes.items() if code != 0}
         if failed:
             raise RuntimeError(f"training {method} failed for seed(s) {failed} (exit codes); run again to resume")
         for seed in todo:

@@ -49,14 +49,16 @@ def read_bandit_rows(path: str | Path) -> list[dict[str, Any]]:
 
 
 def training_rows(rows: list[dict[str, Any]], tokenizer: Any, max_prompt_tokens: int) -> list[dict[str, Any]]:
-    """The columns TRL needs, prompts over the token limit dropped (TRL has no such limit)."""
+    """The columns TRL needs and each prompt's token count, prompts over the limit dropped (TRL has
+    no such limit)."""
     from cobalt.bandit import prompt_token_counter
 
     count_tokens = prompt_token_counter(tokenizer)
     kept = []
     for row in rows:
         prompt = [{"role": m["role"], "content": m["content"]} for m in row["prompt"]]
-        if count_tokens([Message(**m) for m in prompt]) > max_prompt_tokens:
+        prompt_tokens = count_tokens([Message(**m) for m in prompt])
+        if prompt_tokens > max_prompt_tokens:
             continue
         kept.append(
             {
@@ -67,6 +69,7 @@ def training_rows(rows: list[dict[str, Any]], tokenizer: Any, max_prompt_tokens:
                 "problem_id": str(row.get("problem_id", "")),
                 "turn": int(row.get("turn", 0)),
                 "perturbed": bool(row.get("perturbed", False)),
+                "prompt_tokens": prompt_tokens,
             }
         )
     dropped = len(rows) - len(kept)
@@ -77,21 +80,18 @@ def training_rows(rows: list[dict[str, Any]], tokenizer: Any, max_prompt_tokens:
     return kept
 
 
-def length_grouped(rows: list[dict[str, Any]], tokenizer: Any, batch_prompts: int, seed: int) -> list[dict[str, Any]]:
-    """``rows`` reordered so that each run of ``batch_prompts`` consecutive rows holds prompts of
-    similar token length, the runs in a seeded random order (TRL then reads them unshuffled).
+def length_grouped(rows: list[dict[str, Any]], batch_prompts: int, seed: int) -> list[dict[str, Any]]:
+    """:func:`training_rows` reordered so that each run of ``batch_prompts`` consecutive rows holds
+    prompts of similar token length, the runs in a seeded random order (TRL then reads them
+    unshuffled).
 
-    Partial conversations range from the bare problem to several attempts with feedback (141 to 525
+    Partial conversations range from the bare problem to several attempts with feedback (141 to 527
     tokens in the demo); a generation batch is padded to its longest prompt, so a freely shuffled
     batch costs about as much as one made of the longest prompts only.
     """
-    from cobalt.bandit import prompt_token_counter
-
-    count_tokens = prompt_token_counter(tokenizer)
     rng = random.Random(seed)
-    lengths = [count_tokens([Message(**m) for m in row["prompt"]]) for row in rows]
     tie_breaks = [rng.random() for _ in rows]
-    order = sorted(range(len(rows)), key=lambda i: (lengths[i], tie_breaks[i]))
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["prompt_tokens"], tie_breaks[i]))
     batches = [order[i : i + batch_prompts] for i in range(0, len(order), batch_prompts)]
     rng.shuffle(batches)
     return [rows[i] for batch in batches for i in batch]
@@ -242,7 +242,7 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
         rows = single_turn_rows(rows)
     train_rows = training_rows(rows, tokenizer, config.max_prompt_tokens)
     if groups_by_length(config):
-        train_rows = length_grouped(train_rows, tokenizer, config.prompts_per_step, config.seed)
+        train_rows = length_grouped(train_rows, config.prompts_per_step, config.seed)
     eval_rows = None
     if config.eval_dataset:
         eval_rows = Dataset.from_list(

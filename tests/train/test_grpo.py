@@ -26,6 +26,7 @@ from cobalt.train.grpo import (
 
 SYSTEM_PROMPT = "Reply with a Python program in one ```python block."  # short prompts keep the tests fast
 TRAINING_COLUMNS = {"prompt", "tests", "prev_best_pass_rate", "comparator", "problem_id", "turn", "perturbed"}
+TRAINING_COLUMNS |= {"prompt_tokens"}  # counted once, for the length limit; length grouping sorts by it
 
 
 def fenced(code: str) -> str:
@@ -100,8 +101,10 @@ def test_a_bad_bandit_line_names_the_file_and_line(bandit_jsonl, tmp_path):
 def test_training_rows_hold_what_the_reward_needs(bandit_jsonl, tokenizer):
     rows = training_rows(read_bandit_rows(bandit_jsonl), tokenizer, 4096)
     assert len(rows) == 4
+    count = prompt_token_counter(tokenizer)
     for row in rows:
         assert set(row) == TRAINING_COLUMNS
+        assert row["prompt_tokens"] == count([Message(**m) for m in row["prompt"]])
         assert all(set(message) == {"role", "content"} for message in row["prompt"])
         assert Tests.model_validate(row["tests"]).inputs  # every test goes to the reward
         assert row["comparator"] == "lines"
@@ -300,22 +303,25 @@ def test_training_saves_a_loadable_policy_and_resumes_from_its_checkpoint(
 
 def test_length_grouping_fills_each_batch_with_prompts_of_similar_length(tokenizer):
     problems = generate_suite(BundledConfig(train=12, dev=0, test=0, seed=5), splits=("train",))["train"]
+    count = prompt_token_counter(tokenizer)
     rows = []
     for problem in problems:
         prompt = initial_messages(problem, SYSTEM_PROMPT)
         for attempts in range(3):  # 0, 1 and 2 earlier attempts: three very different lengths
-            rows.append({"problem_id": problem.id, "turn": attempts, "prompt": [m.model_dump() for m in prompt]})
+            messages = [m.model_dump() for m in prompt]
+            rows.append(
+                {"problem_id": problem.id, "turn": attempts, "prompt": messages, "prompt_tokens": count(prompt)}
+            )
             prompt = [
                 *prompt,
                 Message(role="assistant", content=fenced("print(1)")),
                 Message(role="user", content=repair_message("x")),
             ]
-    count = prompt_token_counter(tokenizer)
 
     def length(row):
         return count([Message(**m) for m in row["prompt"]])
 
-    grouped = length_grouped(rows, tokenizer, batch_prompts=4, seed=0)
+    grouped = length_grouped(rows, batch_prompts=4, seed=0)
     assert sorted(map(id, grouped)) == sorted(map(id, rows))  # a reordering: nothing lost or repeated
     batches = [grouped[i : i + 4] for i in range(0, len(grouped), 4)]
     assert all(len({row["turn"] for row in batch}) == 1 for batch in batches)  # lengths never mix
@@ -324,8 +330,8 @@ def test_length_grouping_fills_each_batch_with_prompts_of_similar_length(tokeniz
         lengths[i : i + 4] for i in range(0, len(lengths), 4)
     ]
     assert [b[0]["turn"] for b in batches] != sorted(b[0]["turn"] for b in batches)  # batches are shuffled
-    assert length_grouped(rows, tokenizer, 4, seed=0) == grouped
-    assert length_grouped(rows, tokenizer, 4, seed=1) != grouped
+    assert length_grouped(rows, 4, seed=0) == grouped
+    assert length_grouped(rows, 4, seed=1) != grouped
 
 
 def test_length_grouping_switches_off_trls_own_shuffling():
