@@ -63,7 +63,7 @@ class RolloutConfig(BaseModel):
     system_prompt: str = Field(
         SYSTEM_PROMPT,
         description="The system message (default: Cobalt's, stating the sandbox rules). Small models trained from "
-        "scratch use a shorter one; it is part of the run's identity, so a resumed run cannot change it.",
+        "scratch use a shorter one or none (''); it is part of the run's identity, so a resumed run cannot change it.",
     )
     repair_template: str = Field(
         REPAIR_TEMPLATE,

@@ -68,8 +68,9 @@ _PYTHON_TAGS = {"", "python", "python3", "py", "py3"}
 
 
 def initial_messages(problem: Problem, system_prompt: str = SYSTEM_PROMPT) -> list[Message]:
-    """The conversation a trajectory starts from: the system prompt, then the problem."""
-    return [Message(role="system", content=system_prompt), Message(role="user", content=problem_prompt(problem))]
+    """The conversation a trajectory starts from: the system prompt (none when it is empty), then the problem."""
+    problem_message = Message(role="user", content=problem_prompt(problem))
+    return [Message(role="system", content=system_prompt), problem_message] if system_prompt else [problem_message]
 
 
 def problem_prompt(problem: Problem) -> str:

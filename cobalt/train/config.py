@@ -66,7 +66,9 @@ class TrainConfig(BaseModel):
 
     # --- runtime -----------------------------------------------------------------------------------
     use_cpu: bool = False
-    bf16: bool = True
+    bf16: bool | Literal["auto"] = Field(
+        True, description="Mixed precision. 'auto': on a GPU where supported, on a CPU where bf16 is native."
+    )
     gradient_checkpointing: bool = True
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"

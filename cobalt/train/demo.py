@@ -36,12 +36,9 @@ from cobalt.jsonl import InputError, read_records
 from cobalt.records import Problem
 from cobalt.train.warmup import WarmupConfig
 
-# Short on purpose: the tiny model reads every token of it in every example, and the warm-up's cost
-# grows with the prompt. It still states the sandbox's rules.
-DEMO_SYSTEM_PROMPT = (
-    "Write one Python program in a ```python block. It runs in a sandbox: standard library only, "
-    "no files, no processes, about a second of CPU."
-)
+# No system message: a model trained from scratch learns the answer format from its examples, not from
+# instructions, and the 56 tokens a system message costs were 40 % of every first-attempt prompt.
+DEMO_SYSTEM_PROMPT = ""
 # Cobalt's repair instruction is 82 tokens of the tiny tokenizer, read again at every repair turn; this
 # one says what the demo's model needs (fix it, or keep it when every test passed) in about a fifth.
 DEMO_REPAIR_TEMPLATE = "{feedback}\n\nReply with the whole program, fixed if a test failed, in a ```python block."
@@ -66,7 +63,7 @@ class DemoConfig:
     collect_samples: int = 4
     collect_turns: int = 1  # refinement turns when collecting (the paper: 2; see docs/train.md)
     perturbed_ratio: float = 0.25  # perturbed prompts per original one (cobalt_perturbed only)
-    eval_samples: int = 2
+    eval_samples: int = 4  # the tiny model's problems are nearly pass-or-fail: 2 samples left ~2 points of noise
     eval_turns: int = 1
     train_seeds: tuple[int, ...] = (0, 1)
     train_steps: int = 24  # GRPO updates per training run, the same for every method

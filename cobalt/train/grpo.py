@@ -24,6 +24,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from cobalt.hardware import cpu_has_fast_bf16
 from cobalt.jsonl import InputError, read_records
 from cobalt.records import BanditExample, Message
 from cobalt.train.config import TrainConfig
@@ -101,6 +102,18 @@ def groups_by_length(config: TrainConfig) -> bool:
     """Whether ``config`` trains on length-grouped batches: only the offline methods read a dataset
     of prompts with different lengths; the online ones start every rollout from the bare problem."""
     return config.group_by_length and config.method in ("cobalt", "single_turn")
+
+
+def uses_bf16(config: TrainConfig) -> bool:
+    """``bf16: auto`` resolved: on a CPU only where bf16 is native (elsewhere it is emulated and
+    slower than float32), on a GPU where the device supports it."""
+    if config.bf16 != "auto":
+        return config.bf16
+    if config.use_cpu:
+        return cpu_has_fast_bf16()
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
 def single_turn_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -197,7 +210,7 @@ def grpo_args(config: TrainConfig, output_dir: str) -> Any:
         gradient_accumulation_steps=plan["gradient_accumulation_steps"],
         steps_per_generation=plan["steps_per_generation"],
         use_cpu=config.use_cpu,
-        bf16=config.bf16,
+        bf16=uses_bf16(config),
         gradient_checkpointing=config.gradient_checkpointing,
         use_vllm=config.use_vllm,
         vllm_mode=config.vllm_mode,

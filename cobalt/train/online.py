@@ -126,7 +126,7 @@ def build_online_trainer(config: TrainConfig, *, callbacks: list | None = None) 
     if config.method not in ONLINE_METHODS:
         raise ValueError(f"build_online_trainer trains {ONLINE_METHODS}, not {config.method!r}")
     tokenizer = load_tokenizer(config.model)
-    system_prompt = config.system_prompt or SYSTEM_PROMPT
+    system_prompt = SYSTEM_PROMPT if config.system_prompt is None else config.system_prompt  # '' = none
     train_rows = online_rows(read_problems(config.dataset), tokenizer, config.max_prompt_tokens, system_prompt)
     eval_rows = None
     if config.eval_dataset:

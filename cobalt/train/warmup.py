@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class WarmupConfig:
     repair_fraction: float = 0.3  # share of problems that also get a repair example (a wrong program + feedback)
     keep_fraction: float = 0.05  # share of problems that also get a "keep the correct program" example
-    epochs: float = 3.0
+    epochs: float = 4.0
     learning_rate: float = 2e-3
     batch_size: int = 16
     max_length: int = 1024
@@ -122,6 +122,8 @@ def run_warmup(
         max_length=config.max_length,
         completion_only_loss=True,
         use_cpu=True,
+        # float32 even where the CPU has native bf16: bf16 autocast made 3 epochs 1.2x faster but the
+        # warmed-up model solved 21 % of held-out problems instead of 44 % (docs/train.md).
         bf16=False,
         gradient_checkpointing=False,
         report_to="none",

@@ -56,6 +56,27 @@ def test_hf_left_padding_does_not_change_greedy_output(hf_policy):
     assert batched == alone
 
 
+@pytest.mark.parametrize(
+    ("dtype", "native", "autocast"), [("auto", True, True), ("auto", False, False), ("float32", True, False)]
+)
+def test_hf_on_a_cpu_autocasts_to_bf16_only_where_it_is_native_and_asked_for_auto(
+    tiny_model_dir, monkeypatch, dtype, native, autocast
+):
+    from cobalt.hardware import ENV_OVERRIDE, cpu_has_fast_bf16
+
+    monkeypatch.setenv(ENV_OVERRIDE, "1" if native else "0")
+    cpu_has_fast_bf16.cache_clear()
+    try:
+        policy = make_policy(PolicyConfig(engine="hf", model=str(tiny_model_dir), device="cpu", dtype=dtype))
+    finally:
+        cpu_has_fast_bf16.cache_clear()
+    assert policy.cpu_bf16_autocast is autocast
+    assert str(policy.model.dtype) == "torch.float32"  # the weights stay float32 either way
+    (completions,) = policy.generate([conversation("hi")], SamplingParams(n=2, max_new_tokens=6))
+    assert len(completions) == 2
+    policy.close()
+
+
 def test_hf_generate_from_async_code_runs_in_a_thread(hf_policy):
     async def main():
         ticks = 0

@@ -81,6 +81,12 @@ def test_problem_prompt_says_how_the_program_is_run():
     assert "`add`" in initial_messages(call)[1].content
 
 
+def test_an_empty_system_prompt_means_no_system_message():
+    problem = Problem(id="a", statement="Sum.", public_tests={"inputs": [], "outputs": []}, hidden_tests="")
+    (user,) = initial_messages(problem, "")
+    assert user.role == "user" and user.content.startswith("Sum.")
+
+
 def _result(verdicts: list[Verdict], feedback: str) -> ExecResult:
     passing = [v is Verdict.ACCEPTED for v in verdicts]
     first = next((i for i, p in enumerate(passing) if not p), None)

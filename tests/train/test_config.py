@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from cobalt.hardware import ENV_OVERRIDE, cpu_has_fast_bf16
 from cobalt.jsonl import InputError
 from cobalt.train.config import PRESETS, TrainConfig
+from cobalt.train.grpo import uses_bf16
 
 PRESET_FILES = sorted(PRESETS.glob("*.yaml"))
 
@@ -64,8 +66,19 @@ def test_paper_preset_is_the_papers_recipe_which_is_also_the_default():
 
 def test_tiny_cpu_preset_runs_on_a_cpu():
     config = TrainConfig.load("tiny-cpu")
-    assert config.use_cpu and not config.bf16 and not config.use_vllm
+    assert config.use_cpu and config.bf16 == "auto" and not config.use_vllm
     assert config.report_to == []  # no logging backend to install for the demo
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_auto_bf16_on_a_cpu_follows_the_probe(monkeypatch, native):
+    monkeypatch.setenv(ENV_OVERRIDE, "1" if native else "0")
+    cpu_has_fast_bf16.cache_clear()
+    try:
+        assert uses_bf16(TrainConfig.load("tiny-cpu")) is native
+        assert uses_bf16(TrainConfig.load("tiny-cpu", ["bf16=false"])) is False  # an explicit choice stands
+    finally:
+        cpu_has_fast_bf16.cache_clear()
 
 
 # --- precedence -------------------------------------------------------------------------------------

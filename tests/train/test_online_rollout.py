@@ -243,3 +243,13 @@ def test_feedback_uses_the_configured_repair_template(problems):
         (message,) = rollout._feedback([TrajectoryTokens([0], turn_texts=[f"```python\n{wrong}\n```"])], [suite])
         result = executor.run(wrong, problem.public_tests)
     assert message == execution_feedback(result) + "\nFix."
+
+
+@pytest.mark.parametrize(("system_prompt", "first_role"), [(None, "system"), ("", "user")])
+def test_online_prompts_start_with_the_configured_system_message(
+    system_prompt, first_role, tiny_model_dir, problems_path, tmp_path
+):
+    config = online_config(tiny_model_dir, problems_path, tmp_path, "multi_turn", system_prompt=system_prompt)
+    trainer, reward = build_online_trainer(config)
+    reward.close()
+    assert trainer.train_dataset[0]["prompt"][0]["role"] == first_role
