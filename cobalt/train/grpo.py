@@ -86,7 +86,7 @@ def length_grouped(rows: list[dict[str, Any]], batch_prompts: int, seed: int) ->
     prompts of similar token length, the runs in a seeded random order (TRL then reads them
     unshuffled).
 
-    Partial conversations range from the bare problem to several attempts with feedback (141 to 527
+    Partial conversations range from the bare problem to several attempts with feedback (71 to 420
     tokens in the demo); a generation batch is padded to its longest prompt, so a freely shuffled
     batch costs about as much as one made of the longest prompts only.
     """
