@@ -65,6 +65,12 @@ class TrainConfig(BaseModel):
     )
 
     # --- runtime -----------------------------------------------------------------------------------
+    share_prompts: bool = Field(
+        True,
+        description="Score each group's prompt once (its key/value cache repeated for the group's completions) "
+        "instead of once per completion: same log-probabilities and gradients, 3.7x faster on the demo's repair "
+        "prompts. Applies to one process without gradient checkpointing; TRL's path elsewhere (cobalt.train.prefix).",
+    )
     use_cpu: bool = False
     bf16: bool | Literal["auto"] = Field(
         True, description="Mixed precision. 'auto': on a GPU where supported, on a CPU where bf16 is native."

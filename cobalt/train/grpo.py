@@ -262,7 +262,7 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
             training_rows(read_bandit_rows(config.eval_dataset), tokenizer, config.max_prompt_tokens)
         )
     reward = CobaltReward(config, tokenizer, use_improvement=config.method == "cobalt")
-    trainer = grpo_trainer_class(config.kl_estimator)(
+    trainer = grpo_trainer_class(config.kl_estimator, config.share_prompts)(
         model=config.model,
         reward_funcs=[reward],
         args=grpo_args(config, config.output_dir),

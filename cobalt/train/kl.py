@@ -29,9 +29,8 @@ def k2_per_token(per_token_logps, ref_per_token_logps):
 
 
 def check_trl_version(version: str) -> None:
-    major, minor = (int(part) for part in version.split(".")[:2])
     low, high = TESTED_TRL
-    if not low <= (major, minor) < high and os.environ.get("COBALT_ALLOW_UNTESTED_TRL") != "1":
+    if not trl_version_tested(version) and os.environ.get("COBALT_ALLOW_UNTESTED_TRL") != "1":
         raise RuntimeError(
             f"the k2 KL estimator was verified against TRL {low[0]}.{low[1]} to <{high[0]}.{high[1]}, not {version}; "
             "install a tested TRL, use kl_estimator='k3', or set COBALT_ALLOW_UNTESTED_TRL=1 after checking "
@@ -94,14 +93,28 @@ class K2KLMixin:
         self._metrics[mode]["kl"].append((totals[0] / totals[1].clamp(min=1.0)).item())  # type: ignore[attr-defined]
 
 
-def grpo_trainer_class(kl_estimator: str = "k3"):
-    """The trainer class to instantiate: TRL's own for k3, TRL's with the k2 mixin for k2."""
+def trl_version_tested(version: str) -> bool:
+    major, minor = (int(part) for part in version.split(".")[:2])
+    low, high = TESTED_TRL
+    return low <= (major, minor) < high
+
+
+def grpo_trainer_class(kl_estimator: str = "k3", share_prompts: bool = False):
+    """The trainer class to instantiate: TRL's own, with the k2 mixin for k2 and the prompt-sharing
+    mixin (:mod:`cobalt.train.prefix`, an optimisation, so skipped on an untested TRL) when asked."""
     import trl
     from trl import GRPOTrainer
 
-    if kl_estimator == "k3":
-        return GRPOTrainer
-    if kl_estimator != "k2":
+    from cobalt.train.prefix import PromptSharingMixin
+
+    if kl_estimator not in ("k2", "k3"):
         raise ValueError(f"kl_estimator must be 'k2' or 'k3', not {kl_estimator!r}")
-    check_trl_version(trl.__version__)
-    return type("CobaltK2GRPOTrainer", (K2KLMixin, GRPOTrainer), {})
+    mixins: list[type] = []
+    if kl_estimator == "k2":
+        check_trl_version(trl.__version__)
+        mixins.append(K2KLMixin)
+    if share_prompts and trl_version_tested(trl.__version__):
+        mixins.append(PromptSharingMixin)
+    if not mixins:
+        return GRPOTrainer
+    return type("CobaltGRPOTrainer", (*mixins, GRPOTrainer), {})

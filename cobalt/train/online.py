@@ -149,7 +149,7 @@ def build_online_trainer(config: TrainConfig, *, callbacks: list | None = None) 
         repair_template=config.repair_template or REPAIR_TEMPLATE,
     )
     try:
-        trainer = grpo_trainer_class(config.kl_estimator)(
+        trainer = grpo_trainer_class(config.kl_estimator, config.share_prompts)(
             model=config.model,
             reward_funcs=[reward],
             args=args,
