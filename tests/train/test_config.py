@@ -87,7 +87,7 @@ def test_auto_bf16_on_a_cpu_follows_the_probe(monkeypatch, native):
 def test_defaults_then_preset_then_set_options():
     default = TrainConfig()
     preset = TrainConfig.load("tiny-cpu")
-    assert preset.temperature == 1.2 != default.temperature  # the preset replaces a default
+    assert preset.learning_rate == 1e-4 != default.learning_rate  # the preset replaces a default
     assert preset.epsilon == default.epsilon  # a setting the preset leaves out keeps its default
     config = TrainConfig.load("tiny-cpu", ["temperature=0.7", "epsilon=0.3", "seed=1", "seed=2"])
     assert config.temperature == 0.7  # --set replaces the preset

@@ -47,3 +47,16 @@ def test_held_out_combinations_can_be_left_to_rl(problems, executor):
     assert len(examples) == len(problems) - len(held)
     held_prompts = {problem_prompt(p) for p in held}
     assert not any(e["prompt"][1]["content"] in held_prompts for e in examples)
+
+
+def test_keeping_is_left_to_rl_and_keep_examples_only_add_to_the_same_draws(problems, executor):
+    """The demo's base never sees the all-passed message; asking for keep examples adds them without
+    changing which problems get repairs, so the two bases differ only by those examples."""
+    default = warmup_examples(problems, executor, WarmupConfig(repair_fraction=0.5), SYSTEM, TEMPLATE)
+    assert not any(ALL_PASSED in e["prompt"][-1]["content"] for e in default)
+    with_keeps = warmup_examples(
+        problems, executor, WarmupConfig(repair_fraction=0.5, keep_fraction=0.5), SYSTEM, TEMPLATE
+    )
+    repairs = [e for e in with_keeps if not e["prompt"][-1]["content"].startswith(ALL_PASSED)]
+    keeps = [e for e in with_keeps if e["prompt"][-1]["content"].startswith(ALL_PASSED)]
+    assert keeps and sorted(map(str, repairs)) == sorted(map(str, default))
