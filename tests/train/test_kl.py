@@ -8,20 +8,9 @@ import pytest
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
 
-from cobalt.tiny_model import TinyModelConfig, build_tiny_model_dir  # noqa: E402
 from cobalt.train.kl import K2KLMixin, check_trl_version, grpo_trainer_class, k2_per_token  # noqa: E402
 
 BETA = 0.3
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("kl-model")
-    shape = TinyModelConfig(
-        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64
-    )
-    build_tiny_model_dir(path, corpus=["print(1 + 2)\n", "def f(x):\n    return x\n"] * 50, config=shape)
-    return path
 
 
 def make_trainer(model_dir, tmp_path, kl_estimator: str, loss_type: str):

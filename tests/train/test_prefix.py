@@ -8,23 +8,12 @@ import pytest
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
 
-from cobalt.tiny_model import TinyModelConfig, build_tiny_model_dir  # noqa: E402
 from cobalt.train import prefix  # noqa: E402
 from cobalt.train.kl import K2KLMixin, grpo_trainer_class  # noqa: E402
 from cobalt.train.prefix import PromptSharingMixin  # noqa: E402
 
 GROUP = 3
 COMPLETION = 7
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("prefix-model")
-    shape = TinyModelConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, intermediate_size=64
-    )
-    build_tiny_model_dir(path, corpus=["print(1 + 2)\n", "def f(x):\n    return x\n"] * 50, config=shape)
-    return path
 
 
 def make_trainer(model_dir, tmp_path, share_prompts: bool):
