@@ -1,6 +1,6 @@
 """What does each training method teach the tiny model? Per-turn Pass@1 on held-out bundled problems.
 
-Run:  python benchmarks/learning.py                      (all methods, seeds 0 1 2; about an hour on 2 cores)
+Run:  python benchmarks/learning.py                      (all methods, seeds 0 1 2; ~35 min on 2 cores after a demo)
       python benchmarks/learning.py --methods cobalt single_turn --seeds 0 1
       python benchmarks/learning.py --out runs/learning    (resumable: finished stages are kept)
 
