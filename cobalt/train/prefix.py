@@ -41,8 +41,6 @@ MULTIMODAL_KWARGS = (
 class PromptSharingMixin:
     """Mix into ``trl.GRPOTrainer`` (before it in the bases) to score each group's prompt once."""
 
-    share_prompts: bool = True
-
     def _get_per_token_logps_and_entropies(
         self, model, input_ids, attention_mask, logits_to_keep, batch_size=None, compute_entropy=False, **kwargs
     ):
@@ -64,7 +62,7 @@ class PromptSharingMixin:
         return torch.cat(logps), torch.cat(entropies) if compute_entropy else None, None
 
     def _can_share_prompts(self, model: Any, input_ids: Any, logits_to_keep: int, kwargs: dict) -> bool:
-        if not self.share_prompts or any(kwargs.get(name) is not None for name in MULTIMODAL_KWARGS):
+        if any(kwargs.get(name) is not None for name in MULTIMODAL_KWARGS):
             return False
         if kwargs.get("compute_aux_loss") or input_ids.size(1) - logits_to_keep < 2:
             return False

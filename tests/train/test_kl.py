@@ -13,35 +13,9 @@ from cobalt.train.kl import K2KLMixin, check_trl_version, grpo_trainer_class, k2
 BETA = 0.3
 
 
-def make_trainer(model_dir, tmp_path, kl_estimator: str, loss_type: str):
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=False,
-        report_to="none",
-        beta=BETA,
-        loss_type=loss_type,
-        num_generations=2,
-        per_device_train_batch_size=2,
-        max_completion_length=6,
-    )
-    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": "hi"}]}] * 2)
-    trainer_class = grpo_trainer_class(kl_estimator)
-    trainer = trainer_class(
-        model=AutoModelForCausalLM.from_pretrained(model_dir),
-        reward_funcs=[lambda completions, **_: [0.0] * len(completions)],
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-    )
+def make_trainer(grpo_trainer, tmp_path, kl_estimator: str, loss_type: str):
+    trainer = grpo_trainer(grpo_trainer_class(kl_estimator), tmp_path, 2, 6, beta=BETA, loss_type=loss_type)
     trainer.current_gradient_accumulation_steps = 1
-    trainer.model.train()
     return trainer
 
 
@@ -66,9 +40,9 @@ def policy_logps(trainer, inputs):
 
 
 @pytest.mark.parametrize("loss_type", ["dapo", "grpo", "bnpo", "dr_grpo"])
-def test_k2_adds_beta_times_the_aggregated_squared_log_ratio(model_dir, tmp_path, loss_type):
-    k3 = make_trainer(model_dir, tmp_path / "k3", "k3", loss_type)
-    k2 = make_trainer(model_dir, tmp_path / "k2", "k2", loss_type)
+def test_k2_adds_beta_times_the_aggregated_squared_log_ratio(grpo_trainer, tmp_path, loss_type):
+    k3 = make_trainer(grpo_trainer, tmp_path / "k3", "k3", loss_type)
+    k2 = make_trainer(grpo_trainer, tmp_path / "k2", "k2", loss_type)
     k2.model.load_state_dict(k3.model.state_dict())
     inputs = fake_inputs(k3.model.config.vocab_size)
     logps = policy_logps(k3, inputs)
@@ -93,8 +67,8 @@ def test_k2_adds_beta_times_the_aggregated_squared_log_ratio(model_dir, tmp_path
     )
 
 
-def test_k2_gradient_matches_the_closed_form(model_dir, tmp_path):
-    trainer = make_trainer(model_dir, tmp_path, "k2", "bnpo")
+def test_k2_gradient_matches_the_closed_form(grpo_trainer, tmp_path):
+    trainer = make_trainer(grpo_trainer, tmp_path, "k2", "bnpo")
     inputs = fake_inputs(trainer.model.config.vocab_size)
     inputs["advantages"] = torch.zeros(2)  # isolate the KL term: zero advantages, zero policy gradient
     trainer.model.zero_grad()

@@ -16,31 +16,8 @@ GROUP = 3
 COMPLETION = 7
 
 
-def make_trainer(model_dir, tmp_path, share_prompts: bool):
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig
-
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        bf16=False,
-        gradient_checkpointing=False,
-        report_to="none",
-        temperature=1.3,
-        num_generations=GROUP,
-        per_device_train_batch_size=GROUP,
-        max_completion_length=COMPLETION,
-    )
-    trainer = grpo_trainer_class("k3", share_prompts)(
-        model=AutoModelForCausalLM.from_pretrained(model_dir),
-        reward_funcs=[lambda completions, **_: [0.0] * len(completions)],
-        args=args,
-        train_dataset=Dataset.from_list([{"prompt": [{"role": "user", "content": "hi"}]}] * GROUP),
-        processing_class=AutoTokenizer.from_pretrained(model_dir),
-    )
-    trainer.model.train()
-    return trainer
+def make_trainer(grpo_trainer, tmp_path, share_prompts: bool):
+    return grpo_trainer(grpo_trainer_class("k3", share_prompts), tmp_path, GROUP, COMPLETION, temperature=1.3)
 
 
 def grouped_batch(vocab: int) -> tuple:
@@ -70,12 +47,12 @@ def scored(trainer, input_ids, attention_mask, completion_mask):
     return logps.detach(), entropies.detach(), grads
 
 
-def test_shared_scoring_matches_trl_per_row_scoring(model_dir, tmp_path, monkeypatch):
+def test_shared_scoring_matches_trl_per_row_scoring(grpo_trainer, tmp_path, monkeypatch):
     calls = []
     real = prefix.shared_prompt_forward
     monkeypatch.setattr(prefix, "shared_prompt_forward", lambda *a: calls.append(a[1].shape) or real(*a))
-    trl_trainer = make_trainer(model_dir, tmp_path / "trl", share_prompts=False)
-    shared_trainer = make_trainer(model_dir, tmp_path / "shared", share_prompts=True)
+    trl_trainer = make_trainer(grpo_trainer, tmp_path / "trl", share_prompts=False)
+    shared_trainer = make_trainer(grpo_trainer, tmp_path / "shared", share_prompts=True)
     batch = grouped_batch(trl_trainer.model.config.vocab_size)
 
     expected = scored(trl_trainer, *batch)
@@ -87,9 +64,9 @@ def test_shared_scoring_matches_trl_per_row_scoring(model_dir, tmp_path, monkeyp
     torch.testing.assert_close(got[2], expected[2], atol=1e-6, rtol=1e-4)
 
 
-def test_shared_scoring_chunks_like_trl(model_dir, tmp_path):
+def test_shared_scoring_chunks_like_trl(grpo_trainer, tmp_path):
     """TRL passes a micro-batch size; rows are scored chunk by chunk, a group possibly split."""
-    trainer = make_trainer(model_dir, tmp_path, share_prompts=True)
+    trainer = make_trainer(grpo_trainer, tmp_path, share_prompts=True)
     input_ids, mask, _ = grouped_batch(trainer.model.config.vocab_size)
     with torch.no_grad():
         whole = trainer._get_per_token_logps_and_entropies(trainer.model, input_ids, mask, COMPLETION)[0]
@@ -97,9 +74,9 @@ def test_shared_scoring_chunks_like_trl(model_dir, tmp_path):
     torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)
 
 
-def test_gradient_checkpointing_falls_back_to_trl(model_dir, tmp_path, monkeypatch):
+def test_gradient_checkpointing_falls_back_to_trl(grpo_trainer, tmp_path, monkeypatch):
     monkeypatch.setattr(prefix, "shared_prompt_forward", lambda *a: pytest.fail("shared path under checkpointing"))
-    trainer = make_trainer(model_dir, tmp_path, share_prompts=True)
+    trainer = make_trainer(grpo_trainer, tmp_path, share_prompts=True)
     trainer.model.gradient_checkpointing_enable()  # what Trainer.train does when the config asks for it
     input_ids, mask, completion_mask = grouped_batch(trainer.model.config.vocab_size)
     logps = scored(trainer, input_ids, mask, completion_mask)[0]
