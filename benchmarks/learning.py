@@ -4,7 +4,7 @@ Run:  python benchmarks/learning.py                      (all methods, seeds 0 1
       python benchmarks/learning.py --methods cobalt single_turn --seeds 0 1
       python benchmarks/learning.py --out runs/learning    (resumable: finished stages are kept)
 
-The workload is the embedded demo's (``cobalt.train.demo``), stage for stage: the bundled suite,
+The workload is the embedded demo's (``cobalt.demo.pipeline``), stage for stage: the bundled suite,
 the tiny model warmed up by supervised fine-tuning (the *base* policy), multi-turn trajectories
 collected from it on the RL problems, Cobalt's bandit dataset. Then every method trains the base
 policy with TRL's GRPO for the same number of updates, with the same prompts per update, samples
@@ -29,15 +29,14 @@ import argparse
 import json
 import statistics
 import sys
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cobalt.demo import METHODS, DemoConfig, DemoRun  # noqa: E402
 from cobalt.evaluate.report import text_table  # noqa: E402
-from cobalt.train.demo import METHODS, DemoConfig, DemoRun  # noqa: E402
 
 ORDER = ("single_turn", "multi_turn", "verpo", "cobalt", "cobalt_perturbed")
 
@@ -60,7 +59,7 @@ def run_all(run: DemoRun, methods: list[str], seeds: list[int]) -> dict[str, dic
 
 
 def save(run: DemoRun, results: dict[str, dict[int, list[float]]]) -> None:
-    report: dict[str, Any] = {"config": asdict(run.config), "pass_at_1": results}
+    report: dict[str, Any] = {"config": run.config.model_dump(mode="json"), "pass_at_1": results}
     run.path("learning.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
@@ -99,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     config = DemoConfig(train_seeds=tuple(args.seeds))
     if args.steps:
-        config = replace(config, train_steps=args.steps)
+        config = config.model_copy(update={"train_steps": args.steps})
     run = DemoRun(args.out, config)
     results = run_all(run, args.methods, args.seeds)
     problems = len(run.problems("test"))

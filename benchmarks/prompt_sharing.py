@@ -27,9 +27,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cobalt.demo.tiny_model import build_tiny_model_dir  # noqa: E402
 from cobalt.hardware import cpu_has_fast_bf16  # noqa: E402
-from cobalt.tiny_model import build_tiny_model_dir  # noqa: E402
-from cobalt.train.kl import grpo_trainer_class  # noqa: E402
+from cobalt.train.trainer import grpo_trainer_class  # noqa: E402
 
 
 def make_trainer(model_dir: Path, out: Path, share_prompts: bool, group: int, completion: int):

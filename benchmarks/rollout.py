@@ -44,8 +44,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cobalt.config import build_config  # noqa: E402
+from cobalt.demo.tiny_model import build_tiny_model_dir  # noqa: E402
 from cobalt.records import ExecRequest, Message, Problem  # noqa: E402
-from cobalt.rollout import RolloutConfig, build_config, collect  # noqa: E402
+from cobalt.rollout import RolloutConfig, collect  # noqa: E402
 from cobalt.rollout.hf import TransformersPolicy  # noqa: E402
 from cobalt.rollout.policy import Completion, Conversation, Policy, SamplingParams  # noqa: E402
 from cobalt.rollout.prompts import (  # noqa: E402
@@ -57,7 +59,6 @@ from cobalt.rollout.prompts import (  # noqa: E402
 )
 from cobalt.sandbox import Executor  # noqa: E402
 from cobalt.sandbox.config import default_workers  # noqa: E402
-from cobalt.tiny_model import build_tiny_model_dir  # noqa: E402
 
 CORES = default_workers()
 
@@ -217,7 +218,7 @@ def main() -> None:
         model_dir = build_tiny_model_dir(Path(tmp) / "model")
         config = build_config(
             RolloutConfig,
-            overrides={
+            flags={
                 "policy.model": str(model_dir),
                 "policy.device": "cpu",
                 "policy.batch_size": args.batch,

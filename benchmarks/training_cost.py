@@ -5,17 +5,17 @@ Run:  python benchmarks/training_cost.py            (~4 min on 2 cores)
       python benchmarks/training_cost.py --quick    (~2 min: shorter warm-up, fewer updates)
 
 Workload, all real and built afresh: the tiny local model (~1.7 M parameters) is warmed up by
-supervised fine-tuning on bundled problems (``cobalt.train.warmup``) so that it writes programs;
+supervised fine-tuning on bundled problems (``cobalt.demo.warmup``) so that it writes programs;
 it then collects multi-turn trajectories on other bundled problems (the reference policy,
 ``cobalt.rollout``), from which ``cobalt.bandit`` builds Cobalt's dataset. Every method then trains
-the warmed-up model with TRL's ``GRPOTrainer`` through ``cobalt.train.grpo.build_trainer``, with
+the warmed-up model with TRL's ``GRPOTrainer`` through ``cobalt.train.trainer.build_trainer``, with
 the same ``P`` prompts per update, ``G`` samples per prompt, per-turn token budget, sandbox and
 optimiser settings:
 
 * cobalt        one program per partial-trajectory prompt of the bandit dataset (0-3 attempts in it);
 * single_turn   one program per problem-only prompt;
 * multi_turn    a whole trajectory per sample: ``turns`` programs with public-test feedback between
-                them, generated online (``cobalt.train.online``);
+                them, generated online (``cobalt.train.baselines.online``);
 * verpo         the same trajectories, plus every turn's program run on all tests for the dense reward.
 
 Measured per update (one generation batch = one optimizer step): wall seconds (generation, test
@@ -51,21 +51,22 @@ from cobalt.bandit import (  # noqa: E402
     load_trajectories,
     partial_prompts,
     program_pass_rates,
-    prompt_token_counter,
     write_examples,
 )
 from cobalt.bandit.builder import header_length  # noqa: E402
 from cobalt.data.bundled import BundledConfig, generate_suite  # noqa: E402
+from cobalt.demo import WarmupConfig  # noqa: E402
+from cobalt.demo.tiny_model import build_tiny_model_dir  # noqa: E402
+from cobalt.demo.warmup import run_warmup, warmup_examples  # noqa: E402
 from cobalt.records import BanditExample, Problem, Trajectory  # noqa: E402
 from cobalt.rollout import RolloutConfig, run_rollout  # noqa: E402
 from cobalt.rollout.hf import TransformersPolicy  # noqa: E402
 from cobalt.rollout.policy import PolicyConfig, SamplingParams  # noqa: E402
 from cobalt.rollout.prompts import REPAIR_TEMPLATE  # noqa: E402
 from cobalt.sandbox import Limits, SandboxConfig, SyncExecutor  # noqa: E402
-from cobalt.tiny_model import build_tiny_model_dir  # noqa: E402
+from cobalt.tokenizer import load_tokenizer, prompt_token_counter  # noqa: E402
 from cobalt.train.config import TrainConfig  # noqa: E402
-from cobalt.train.grpo import build_trainer, load_tokenizer  # noqa: E402
-from cobalt.train.warmup import WarmupConfig, run_warmup, warmup_examples  # noqa: E402
+from cobalt.train.trainer import build_trainer  # noqa: E402
 
 SYSTEM_PROMPT = "Write a Python program for the problem. Reply with the whole program in one ```python code block."
 METHODS = ("cobalt", "single_turn", "multi_turn", "verpo")

@@ -51,6 +51,7 @@ def validate(model: type[Model], data: Any, path: str | os.PathLike, line: int |
 
 
 def parse_json(text: str, path: str | os.PathLike, line: int | None = None) -> Any:
+    """The value ``text`` holds; invalid JSON raises :class:`InputError` naming ``path``, the line and column."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -121,6 +122,7 @@ class JsonlWriter:
                 handle.truncate(good_bytes)
 
     def write(self, record: BaseModel | dict) -> None:
+        """Append ``record`` as one line, flushed and fsynced before returning, and add its key to :attr:`done`."""
         line = record.model_dump_json() if isinstance(record, BaseModel) else json.dumps(record)
         self._handle.write(line + "\n")
         self._handle.flush()
@@ -130,6 +132,7 @@ class JsonlWriter:
             self.done.add(_hashable(value))
 
     def close(self) -> None:
+        """Close the file; every line written is already on disk."""
         self._handle.close()
 
     def __enter__(self) -> JsonlWriter:

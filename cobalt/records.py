@@ -29,10 +29,12 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def to_json(self) -> str:
+        """This record as one line of compact JSON, without a newline."""
         return self.model_dump_json()
 
     @classmethod
     def from_json(cls, line: str | bytes):
+        """The record that one JSON line holds; raises pydantic's ``ValidationError`` when it does not fit."""
         return cls.model_validate_json(line)
 
 
@@ -209,10 +211,12 @@ class ExecResult(Record):
 
     @property
     def all_passed(self) -> bool:
+        """Whether every test passed; False when there were no tests."""
         return bool(self.passing) and all(self.passing)
 
     @property
     def num_passed(self) -> int:
+        """How many tests passed."""
         return sum(self.passing)
 
 
@@ -263,10 +267,12 @@ class Turn(Record):
 
     @property
     def public_pass_rate(self) -> float:
+        """The pass rate on the public tests; 0.0 when the answer held no code."""
         return self.public.pass_rate if self.public is not None else 0.0
 
     @property
     def hidden_solved(self) -> bool:
+        """Whether the program passed every hidden test (False while it is unscored)."""
         return self.hidden_pass_rate == 1.0
 
 
@@ -285,6 +291,7 @@ class Trajectory(Record):
 
     @property
     def key(self) -> str:
+        """The trajectory's unique id, ``problem_id#sample#condition``."""
         return f"{self.problem_id}#{self.sample}#{self.condition}"
 
     def combined_pass_rate(self, turn: Turn) -> float:

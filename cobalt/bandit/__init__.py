@@ -2,13 +2,15 @@
 
 Every kept problem gives one problem-only prompt, and each kept trajectory the prompts after its
 first 1, 2 and 3 attempts, each ending with the feedback on its last attempt and carrying the
-best pass rate among the attempts it holds (paper-notes §2.2–§2.4, §2.7). The policy answers a
+best pass rate among the attempts it holds (docs/paper.md §2.2–§2.4, §2.7). The policy answers a
 prompt with one program, rewarded by :mod:`cobalt.reward` on all of the problem's tests.
 
 Guarantees: the same inputs and seed give the same dataset, byte for byte; every prompt ends with
 a user message; bad input stops with the file, line and field. The builder runs no code and
-loads no ML library unless a tokenizer or the ``datasets`` format is asked for. Rules, reasons
-and departures from the reference release: ``docs/bandit.md``.
+loads no ML library unless a tokenizer or the ``datasets`` format is asked for. Problems come from
+:func:`cobalt.data.load_problems`, tokenizers from :func:`cobalt.tokenizer.load_tokenizer`;
+:func:`read_examples` is the one reader of the dataset, for the trainers and the verl export too.
+Rules, reasons and departures from the reference release: ``docs/bandit.md``.
 """
 
 from cobalt.bandit.builder import (
@@ -27,26 +29,17 @@ from cobalt.bandit.builder import (
     program_pass_rates,
     too_easy,
 )
-from cobalt.bandit.io import (
-    load_problems,
-    load_tokenizer,
-    load_trajectories,
-    prompt_token_counter,
-    read_examples,
-    to_hf_dataset,
-    write_examples,
-)
+from cobalt.bandit.io import check_rewardable, load_trajectories, read_examples, to_hf_dataset, write_examples
 
 __all__ = [
     "BuildConfig",
     "TrajectoryError",
     "build",
+    "check_rewardable",
     "check_trajectory",
     "conversation",
     "eligible",
     "improvement",
-    "load_problems",
-    "load_tokenizer",
     "load_trajectories",
     "lowest_improvement",
     "max_variance_subset",
@@ -54,7 +47,6 @@ __all__ = [
     "partial_prompts",
     "problem_examples",
     "program_pass_rates",
-    "prompt_token_counter",
     "read_examples",
     "to_hf_dataset",
     "too_easy",

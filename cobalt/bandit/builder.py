@@ -1,4 +1,4 @@
-"""Contextual-bandit prompts from multi-turn trajectories (paper-notes §2.2–§2.4, §2.7).
+"""Contextual-bandit prompts from multi-turn trajectories (docs/paper.md §2.2–§2.4, §2.7).
 
 Each step is one function: :func:`program_pass_rates` (§2.2), :func:`too_easy` (§2.2),
 :func:`improvement` and :func:`eligible` (§2.2), :func:`max_variance_subset` and
@@ -19,8 +19,6 @@ What differs from the reference release, and why:
   combined rate would rank a correct program below one that hard-codes the swapped outputs.
   They contribute partial prompts only (the problem-only prompt is the original one), flagged
   ``perturbed``, and are rewarded on the original problem's tests.
-* The token count asks the tokenizer for ``input_ids`` explicitly: with transformers >= 5,
-  ``len(apply_chat_template(...))`` is the number of keys of a dict.
 """
 
 from __future__ import annotations
@@ -29,10 +27,14 @@ import logging
 import random
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar
 
+from pydantic import ConfigDict, Field, model_validator
+
+from cobalt.config import Settings
 from cobalt.records import BanditExample, Message, Problem, Trajectory, Turn
+from cobalt.tokenizer import TokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +43,34 @@ TOKEN_LIMIT = "token_limit"
 FIRST_AND_THIRD_CORRECT = "turns_0_and_2_correct"
 NO_FEEDBACK = "no_feedback"
 
-TokenCounter = Callable[[list[Message]], int]
 
-
-@dataclass(frozen=True)
-class BuildConfig:
+class BuildConfig(Settings):
     """Settings of ``cobalt bandit build``; defaults are the published ones."""
 
-    validation: bool = False  # validation set: one least-improving trajectory per problem (§2.2)
-    keep: int = 4  # m: trajectories kept per problem by max-variance down-sampling (§2.3)
-    pool: int = 16  # n: eligible trajectories considered per problem, the samples per problem (§2.3)
-    max_attempts: int = 3  # prompts after 1, 2 and 3 attempts (num_turns = 3, §2.4)
-    max_prompt_tokens: int = 10_000  # longer chat-templated prompts stop a trajectory (§2.4)
-    perturbed_ratio: float | None = None  # perturbed prompts per original prompt; None keeps all (§2.7)
-    seed: int = 42  # shuffle seed (§2.4)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    verb: ClassVar[str] = "bandit"
 
-    def __post_init__(self) -> None:
-        for name in ("keep", "pool", "max_attempts", "max_prompt_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+    validation: bool = Field(
+        False, description="Build a validation set: one least-improving trajectory per problem (docs/paper.md §2.2)."
+    )
+    keep: int = Field(4, ge=1, description="Trajectories kept per problem by max-variance down-sampling (m, §2.3).")
+    pool: int = Field(
+        16, ge=1, description="Eligible trajectories considered per problem, the samples per problem (n, §2.3)."
+    )
+    max_attempts: int = Field(3, ge=1, description="Prompts after 1 to K attempts (num_turns, §2.4).")
+    max_prompt_tokens: int = Field(
+        10_000, ge=1, description="A chat-templated prompt longer than this stops its trajectory (§2.4)."
+    )
+    perturbed_ratio: float | None = Field(
+        None, ge=0, description="Perturbed prompts per original prompt; none: every perturbed prompt built (§2.7)."
+    )
+    seed: int = Field(42, description="Seed of the shuffle and of the perturbed sample (§2.4).")
+
+    @model_validator(mode="after")
+    def _pool_holds_keep(self) -> BuildConfig:
         if self.pool < self.keep:
             raise ValueError(f"pool ({self.pool}) must be at least keep ({self.keep})")
-        if self.perturbed_ratio is not None and self.perturbed_ratio < 0:
-            raise ValueError(f"perturbed_ratio must be >= 0, got {self.perturbed_ratio}")
+        return self
 
 
 class TrajectoryError(ValueError):

@@ -1,4 +1,4 @@
-"""Files in and out of the bandit builder: problems, trajectories, the tokenizer, the dataset.
+"""Files in and out of the bandit builder: trajectories in, the dataset out (and back in).
 
 Every bad input raises :class:`cobalt.jsonl.InputError` naming the file, the line and the field.
 The dataset is written as JSONL (one :class:`~cobalt.records.BanditExample` per line), parquet,
@@ -15,23 +15,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from cobalt.bandit.builder import TokenCounter, TrajectoryError, check_trajectory
+from cobalt.bandit.builder import TrajectoryError, check_trajectory
 from cobalt.jsonl import InputError, JsonlWriter, read_records, validate
-from cobalt.records import BanditExample, Message, Problem, Trajectory
+from cobalt.records import BanditExample, Problem, Trajectory
 
 Format = Literal["jsonl", "parquet", "dataset"]
-
-
-def load_problems(path: str | os.PathLike) -> dict[str, Problem]:
-    """Problems by id (a duplicate id is an error)."""
-    problems: dict[str, Problem] = {}
-    for line, problem in read_records(path, Problem):
-        if problem.id in problems:
-            raise InputError(path, f"duplicate problem id {problem.id!r}", line=line, field="id")
-        if len(problem.all_tests) == 0:
-            raise InputError(path, "the problem has no tests to reward programs on", line=line, field="hidden_tests")
-        problems[problem.id] = problem
-    return problems
 
 
 def load_trajectories(
@@ -58,31 +46,11 @@ def load_trajectories(
     return out
 
 
-def load_tokenizer(path: str | os.PathLike) -> Any:
-    """A tokenizer with a chat template from a local directory (nothing is downloaded)."""
-    if not Path(path).is_dir():
-        raise InputError(path, "not a directory: --tokenizer takes a local tokenizer or model directory")
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise InputError(path, f"cannot load a tokenizer: {err}") from None
-    if not getattr(tokenizer, "chat_template", None):
-        raise InputError(path, "the tokenizer has no chat template: prompt lengths must be measured with one")
-    return tokenizer
-
-
-def prompt_token_counter(tokenizer: Any) -> TokenCounter:
-    """Tokens of a prompt as the model will see it: chat template plus generation prompt."""
-
-    def count(messages: list[Message]) -> int:
-        rendered = tokenizer.apply_chat_template(
-            [m.model_dump() for m in messages], add_generation_prompt=True, tokenize=True, return_dict=True
-        )
-        return len(rendered["input_ids"])
-
-    return count
+def check_rewardable(problems: Mapping[str, Problem], path: str | os.PathLike) -> None:
+    """Refuse a problem without any test: the reward scores every completion on its tests."""
+    for problem in problems.values():
+        if len(problem.all_tests) == 0:
+            raise InputError(path, f"problem {problem.id!r} has no tests to reward programs on", field="hidden_tests")
 
 
 def output_format(path: str | os.PathLike, fmt: Format | None = None) -> Format:
@@ -132,13 +100,15 @@ def write_examples(examples: list[BanditExample], path: str | os.PathLike, fmt: 
 
 
 def read_examples(path: str | os.PathLike) -> list[BanditExample]:
-    """A dataset written by :func:`write_examples`, in any of its formats."""
-    fmt = output_format(path)
-    if fmt == "jsonl":
-        return [example for _, example in read_records(path, BanditExample)]
-    if not Path(path).exists():
+    """The bandit dataset at ``path``: a directory written by ``datasets`` (``save_to_disk``), a
+    ``.parquet`` file, or else JSONL; every row validated, a bad one named by file, line and field.
+    This is the one reader of the dataset (the builder's output and the trainers' input)."""
+    path = Path(path)
+    if not path.exists():
         raise InputError(path, "no such file or directory")
-    if fmt == "parquet":
+    if path.is_file() and path.suffix.lower() != ".parquet":
+        return [example for _, example in read_records(path, BanditExample)]
+    if path.is_file():
         import pyarrow.parquet as pq
 
         rows = pq.read_table(str(path)).to_pylist()

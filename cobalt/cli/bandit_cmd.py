@@ -7,6 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from cobalt.bandit.builder import BuildConfig
+from cobalt.cli.options import Flag, add_config_sources, add_settings, add_verb, load_settings
+
 EPILOG = """examples:
   cobalt bandit build runs/trajectories.jsonl --problems data/train.jsonl --tokenizer models/base \\
       --out runs/bandit/train.parquet
@@ -21,60 +24,54 @@ public + hidden tests go into every row for the reward. The output format follow
 .parquet, or a directory for a datasets.Dataset (--format overrides). Statistics are printed.
 Exit status: 0 on success, 2 on bad input."""
 
+FLAGS = {"keep": Flag(metavar="M"), "pool": Flag(metavar="N"), "max_attempts": Flag(metavar="K")}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    """Add ``cobalt bandit build`` to the command line."""
+    parser = add_verb(
+        subparsers,
         "bandit",
         help="build the contextual-bandit dataset",
         description="Contextual-bandit dataset commands (see `cobalt bandit build --help`).",
         epilog=EPILOG.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = parser.add_subparsers(dest="bandit_verb", metavar="COMMAND")
     verbs.required = True
-    build = verbs.add_parser(
+    build = add_verb(
+        verbs,
         "build",
         help="partial-trajectory prompts from trajectories",
         description="Build the partial-trajectory prompts Cobalt trains on (docs/bandit.md): filter, down-sample "
         "and split trajectories, mix in perturbed ones, shuffle, write the dataset and print statistics.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument("trajectories", metavar="TRAJECTORIES.jsonl", help="evaluated trajectories")
-    build.add_argument("--problems", required=True, metavar="FILE.jsonl", help="the problems (tests for the reward)")
-    build.add_argument("--out", required=True, metavar="DATASET", help="output: .jsonl, .parquet or a directory")
-    build.add_argument("--tokenizer", required=True, metavar="DIR", help="local tokenizer with a chat template")
-    build.add_argument("--format", choices=["jsonl", "parquet", "dataset"], help="output format (default: from --out)")
-    build.add_argument("--perturbed", metavar="FILE.jsonl", help="trajectories collected with perturbed public tests")
-    build.add_argument(
-        "--perturbed-ratio", type=float, metavar="R", help="perturbed prompts per original prompt (default: all built)"
-    )
-    build.add_argument("--validation", action="store_true", help="validation set: one trajectory per problem")
-    build.add_argument("--max-prompt-tokens", type=int, default=10_000, metavar="N", help="default 10000")
-    build.add_argument("--keep", type=int, default=4, metavar="M", help="trajectories kept per problem (default 4)")
-    build.add_argument("--pool", type=int, default=16, metavar="N", help="eligible trajectories considered (16)")
-    build.add_argument("--max-attempts", type=int, default=3, metavar="K", help="prompts after 1..K attempts (3)")
-    build.add_argument("--seed", type=int, default=42, help="shuffle and sampling seed (default 42)")
-    build.add_argument("--stats", metavar="FILE.json", help="also write the statistics as JSON")
-    build.set_defaults(run=run)
+    io = build.add_argument_group("input and output")
+    io.add_argument("trajectories", metavar="TRAJECTORIES.jsonl", help="evaluated trajectories")
+    io.add_argument("--problems", required=True, metavar="FILE.jsonl", help="the problems (tests for the reward)")
+    io.add_argument("--out", required=True, metavar="DATASET", help="output: .jsonl, .parquet or a directory")
+    io.add_argument("--tokenizer", required=True, metavar="DIR", help="local tokenizer with a chat template")
+    io.add_argument("--format", choices=["jsonl", "parquet", "dataset"], help="output format (default: from --out)")
+    io.add_argument("--perturbed", metavar="FILE.jsonl", help="trajectories collected with perturbed public tests")
+    io.add_argument("--stats", metavar="FILE.json", help="also write the statistics as JSON")
+    add_config_sources(build, BuildConfig)
+    group = build.add_argument_group("settings (BuildConfig; the defaults are the published ones)")
+    build.set_defaults(run=run, settings=add_settings(group, BuildConfig, flags=FLAGS))
 
 
 def run(args: argparse.Namespace) -> int:
-    from cobalt.bandit import BuildConfig, build, load_problems, load_tokenizer, load_trajectories, write_examples
-    from cobalt.bandit.io import prompt_token_counter
+    """Read and check the inputs, build the dataset, write it and print its statistics."""
+    from cobalt.bandit import build, check_rewardable, load_trajectories, write_examples
+    from cobalt.data import load_problems
     from cobalt.jsonl import InputError
+    from cobalt.tokenizer import load_tokenizer, prompt_token_counter
 
-    if args.perturbed_ratio is not None and not args.perturbed:
+    config = load_settings(args, BuildConfig, args.settings)
+    if config.perturbed_ratio is not None and not args.perturbed:
         raise InputError("command line", "--perturbed-ratio needs --perturbed FILE")
-    try:
-        config = BuildConfig(
-            validation=args.validation, keep=args.keep, pool=args.pool, max_attempts=args.max_attempts,
-            max_prompt_tokens=args.max_prompt_tokens, perturbed_ratio=args.perturbed_ratio, seed=args.seed,
-        )  # fmt: skip
-    except ValueError as err:
-        raise InputError("command line", str(err)) from None
-    tokenizer = load_tokenizer(args.tokenizer)
-    problems = load_problems(args.problems)
+    tokenizer = load_tokenizer(args.tokenizer, local_only=True)
+    problems = {problem.id: problem for problem in load_problems(args.problems)}
+    check_rewardable(problems, args.problems)
     trajectories = load_trajectories(args.trajectories, problems)
     if args.perturbed:
         trajectories += load_trajectories(args.perturbed, problems, perturbed_only=True)

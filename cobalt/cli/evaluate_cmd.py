@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from cobalt.cli.options import Flag, add_config_sources, add_settings, add_verb, load_settings
+from cobalt.evaluate.config import EvaluateConfig
+
 EPILOG = """examples:
   cobalt evaluate runs/qwen3-lcb.jsonl
   cobalt evaluate runs/cobalt.jsonl --compare runs/base.jsonl runs/grpo.jsonl --plot runs/pass1.png
@@ -20,48 +23,41 @@ Programs are normally scored on the hidden tests during the rollout; for a run c
 --no-hidden, give --problems and the scored trajectories are written to RUN.scored.jsonl first.
 Exit status: 0 done, 2 bad input (file, line and field named)."""
 
+FLAGS = {
+    "ks": Flag("--k", metavar="K"),
+    "json_out": Flag("--json", metavar="FILE.json"),
+    "plot": Flag(metavar="FILE.png"),
+    "compare": Flag(metavar="OTHER.jsonl"),
+    "problems": Flag(metavar="FILE.jsonl"),
+    "scored_out": Flag(metavar="FILE.jsonl"),
+    "cpu_s": Flag("--timeout", metavar="S"),
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    """Add ``cobalt evaluate`` to the command line."""
+    parser = add_verb(
+        subparsers,
         "evaluate",
         help="per-turn Pass@1 / pass@k of rollout runs, as tables, JSON and a plot",
         description="Score the trajectories of a rollout run per turn on the hidden tests: Pass@1, unbiased "
         "pass@k, change against turn 0 and solved-within-t; compare runs and plot Pass@1 against turn.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_file", metavar="RUN.jsonl", help="trajectories written by cobalt rollout")
-    parser.add_argument("--compare", nargs="+", metavar="OTHER.jsonl", help="more runs to report and overlay")
-    parser.add_argument("--plot", metavar="FILE.png", help="save a plot of Pass@1 against turn")
-    parser.add_argument("--json", dest="json_out", metavar="FILE.json", help="JSON summary (default RUN.eval.json)")
-    parser.add_argument("--k", dest="ks", type=int, nargs="+", metavar="K", help="pass@k values (default 1,2,4..n)")
-    parser.add_argument("--title", help="plot title")
-    parser.add_argument("--config", metavar="FILE.yaml", help="settings file (keys: ks, compare, plot, json_out)")
-    scoring = parser.add_argument_group("scoring runs collected with --no-hidden")
-    scoring.add_argument("--problems", metavar="FILE.jsonl", help="the problems, to score unscored programs")
-    scoring.add_argument("--scored-out", metavar="FILE.jsonl", help="where scored trajectories go (RUN.scored.jsonl)")
-    scoring.add_argument("--timeout", type=float, default=4.0, metavar="S", help="CPU seconds per test (default 4)")
-    scoring.add_argument("--allow-unsafe", action="store_true", help="accept weaker isolation")
-    parser.set_defaults(run=run)
+    add_config_sources(parser, EvaluateConfig)
+    group = parser.add_argument_group("settings (EvaluateConfig)")
+    parser.set_defaults(run=run, settings=add_settings(group, EvaluateConfig, flags=FLAGS))
 
 
 def run(args: argparse.Namespace) -> int:
-    from cobalt.evaluate import (
-        EvaluateConfig,
-        format_comparison,
-        format_run,
-        plot_pass_at_1,
-        summarize_file,
-        write_json,
-    )
-    from cobalt.rollout.config import build_config
+    """Summarise the run (and the compared ones), print the tables, write the JSON and the plot."""
+    from cobalt.evaluate import format_comparison, format_run, plot_pass_at_1, summarize_file, write_json
 
-    overrides = {"ks": args.ks, "compare": args.compare, "plot": args.plot, "json_out": args.json_out}
-    overrides["title"] = args.title
-    config = build_config(EvaluateConfig, yaml_path=args.config, overrides=overrides)
+    config = load_settings(args, EvaluateConfig, args.settings)
     run_file = Path(args.run_file)
-    if args.problems:
-        run_file = _score(run_file, args)
+    if config.problems:
+        run_file = _score(run_file, config.problems, config)
     summaries = summarize_file(run_file, config.ks)
     for other in config.compare:
         summaries += summarize_file(other, config.ks)
@@ -77,19 +73,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(run_file: Path, args: argparse.Namespace) -> Path:
-    """Score the run's unscored programs into RUN.scored.jsonl (or --scored-out); returns that file."""
+def _score(run_file: Path, problems_file: str, config: EvaluateConfig) -> Path:
+    """Score the run's unscored programs into RUN.scored.jsonl (or scored_out); returns that file."""
+    from cobalt.data import load_problems
     from cobalt.evaluate.scoring import score_file
-    from cobalt.jsonl import InputError, read_records
-    from cobalt.records import Problem
     from cobalt.sandbox import Limits, SandboxConfig
 
-    problems: dict[str, Problem] = {}
-    for number, problem in read_records(args.problems, Problem):
-        if problem.id in problems:
-            raise InputError(args.problems, f"duplicate problem id {problem.id!r}", line=number, field="id")
-        problems[problem.id] = problem
-    out = Path(args.scored_out) if args.scored_out else run_file.with_name(run_file.stem + ".scored.jsonl")
-    sandbox = SandboxConfig(limits=Limits(cpu_s=args.timeout), allow_unsafe=args.allow_unsafe)
+    problems = {problem.id: problem for problem in load_problems(problems_file)}
+    out = Path(config.scored_out) if config.scored_out else run_file.with_name(run_file.stem + ".scored.jsonl")
+    sandbox = SandboxConfig(limits=Limits(cpu_s=config.cpu_s), allow_unsafe=config.allow_unsafe)
     print(f"scoring unscored programs of {run_file} into {out}", file=sys.stderr)
     return score_file(run_file, problems, out, sandbox)

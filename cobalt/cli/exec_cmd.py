@@ -9,6 +9,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from cobalt.cli.options import Flag, add_config_sources, add_settings, add_verb, load_settings
+from cobalt.sandbox.config import SandboxConfig
+
 EPILOG = """examples:
   cobalt exec solution.py tests.json
   cobalt exec solution.py tests.json --timeout 2 --comparator float
@@ -20,50 +23,44 @@ Exit status: 0 when the program ran (whatever the verdicts), 2 on bad input, 1 w
 is available."""
 
 
+FLAGS = {"limits.cpu_s": Flag("--timeout", metavar="S"), "limits.memory_mb": Flag(metavar="M")}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    """Add ``cobalt exec`` to the command line."""
+    parser = add_verb(
+        subparsers,
         "exec",
         help="run a program on tests in the sandbox",
         description="Run an untrusted Python program on test cases in the sandbox; print one JSON object "
         "with tier, verdicts, passing, pass_rate, feedback and per_test.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("program", nargs="?", help="the program (a .py file)")
-    parser.add_argument("tests", nargs="?", help="the tests (a JSON file)")
-    parser.add_argument("--batch", metavar="REQUESTS.jsonl", help="run many requests, one JSON object per line")
-    parser.add_argument("--out", metavar="RESULTS.jsonl", help="where --batch appends its results")
-    parser.add_argument("--timeout", type=float, default=4.0, metavar="S", help="CPU seconds per test (default 4)")
-    parser.add_argument("--memory-mb", type=int, default=1024, metavar="M", help="memory per test (default 1024)")
-    parser.add_argument("--comparator", default="lines", help="exact, lines (default), tokens, float, case_insensitive")
-    parser.add_argument("--stop-on-first-failure", action="store_true", help="skip the tests after a failure")
-    parser.add_argument("--workers", type=int, default=None, help="programs run at once (default: cores)")
-    parser.add_argument("--tier", choices=["auto", "bwrap", "process"], default="auto", help="isolation tier")
-    parser.add_argument(
-        "--allow-unsafe", action="store_true", help="run even when only weaker isolation is available (see docs)"
-    )
-    parser.set_defaults(run=run)
+    io = parser.add_argument_group("input and output")
+    io.add_argument("program", nargs="?", help="the program (a .py file)")
+    io.add_argument("tests", nargs="?", help="the tests (a JSON file)")
+    io.add_argument("--batch", metavar="REQUESTS.jsonl", help="run many requests, one JSON object per line")
+    io.add_argument("--out", metavar="RESULTS.jsonl", help="where --batch appends its results")
+    io.add_argument("--stop-on-first-failure", action="store_true", help="skip the tests after a failure")
+    add_config_sources(parser, SandboxConfig)
+    parser.set_defaults(run=run, settings=add_settings(parser, SandboxConfig, flags=FLAGS))
 
 
-def _config(args: argparse.Namespace):
+def _config(args: argparse.Namespace) -> SandboxConfig:
     from cobalt.jsonl import InputError
-    from cobalt.sandbox import Limits, SandboxConfig, available_comparators
+    from cobalt.sandbox import available_comparators
 
-    if args.comparator not in available_comparators():
+    config = load_settings(args, SandboxConfig, args.settings)
+    if config.comparator not in available_comparators():
         raise InputError(
-            "--comparator", f"unknown comparator {args.comparator!r}; choose from " + ", ".join(available_comparators())
+            "--comparator",
+            f"unknown comparator {config.comparator!r}; choose from " + ", ".join(available_comparators()),
         )
-    try:
-        limits = Limits(cpu_s=args.timeout, memory_mb=args.memory_mb)
-        extra = {"workers": args.workers} if args.workers else {}
-        return SandboxConfig(
-            limits=limits, tier=args.tier, allow_unsafe=args.allow_unsafe, comparator=args.comparator, **extra
-        )
-    except ValueError as err:
-        raise InputError("command line", str(err).splitlines()[-1] if str(err) else "invalid option") from None
+    return config
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run one program, or a batch of requests (resuming an earlier run's results)."""
     from cobalt.jsonl import InputError
     from cobalt.sandbox import SandboxUnavailable
 

@@ -12,6 +12,7 @@ import logging
 import sys
 
 from cobalt import __version__
+from cobalt.cli.options import load_settings
 from cobalt.jsonl import InputError
 
 # verb name -> module defining `register(subparsers)`; the module's `run(args)` does the work.
@@ -28,6 +29,7 @@ VERBS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``cobalt`` argument parser, with one sub-command per verb of :data:`VERBS`."""
     parser = argparse.ArgumentParser(
         prog="cobalt",
         description="Cobalt: contextual bandit learning for multi-turn code generation.",
@@ -42,12 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``cobalt`` command on ``argv`` (default: ``sys.argv[1:]``) and return its exit status;
+    bad usage makes argparse exit with status 2 itself."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        if getattr(args, "print_config", False):
+            print(load_settings(args, args.config_class, args.settings).to_yaml(), end="")
+            return 0
         return int(args.run(args) or 0)
     except InputError as err:
         print(f"cobalt {args.verb}: error: {err}", file=sys.stderr)

@@ -8,10 +8,12 @@ Sources (each loader streams problems and fills a :class:`LoadReport` with drop 
 * :func:`load_livecodebench`: LiveCodeBench ``code_generation_lite``, private tests decoded with a
   plain-data-only unpickler, statements cut before the examples, release and date filters;
 * :func:`load_apps`, :func:`load_codecontests`, :func:`load_funcall` (MBPP, HumanEval);
-* :func:`load_problems`: Cobalt's own JSONL schema (one ``Problem`` per line);
+* :func:`load_problems`: Cobalt's own JSONL schema (one ``Problem`` per line), the reader every
+  stage uses for problem files (validated, ids unique);
 * :func:`load_bundled` / :func:`generate_suite`: the procedurally generated suite of the demo.
 
-Then :func:`perturb_problems` (swap two public outputs, paper-notes §2.7) and :func:`problem_stats`.
+:func:`prepare` reads any of them under one typed :class:`PrepareConfig` (``cobalt data prepare``).
+Then :func:`perturb_problems` (swap two public outputs, docs/paper.md §2.7) and :func:`problem_stats`.
 
 Where ``cobalt.data`` differs from the reference release, and why (details in each module and in
 ``docs/data.md``):
@@ -39,8 +41,9 @@ from cobalt.data.cleaning import PUBLIC_RULES, Cleaning, cut_before_examples
 from cobalt.data.codecontests import load_codecontests
 from cobalt.data.funcall import load_funcall
 from cobalt.data.lcb import decode_private_tests, load_livecodebench, release_files
-from cobalt.data.native import load_problems
 from cobalt.data.perturb import Perturbation, perturb_problem, perturb_problems, perturbation_of, perturbed_view
+from cobalt.data.prepare import SOURCES, PrepareConfig, prepare
+from cobalt.data.problems import load_problems
 from cobalt.data.report import LoadReport
 from cobalt.data.safe_pickle import RefusedPickle, plain_loads
 from cobalt.data.stats import ProblemStats, problem_stats
@@ -48,10 +51,12 @@ from cobalt.data.taco import load_taco_cobalt, load_taco_raw
 
 __all__ = [
     "PUBLIC_RULES",
+    "SOURCES",
     "BundledConfig",
     "Cleaning",
     "LoadReport",
     "Perturbation",
+    "PrepareConfig",
     "ProblemStats",
     "RefusedPickle",
     "cut_before_examples",
@@ -70,6 +75,7 @@ __all__ = [
     "perturbation_of",
     "perturbed_view",
     "plain_loads",
+    "prepare",
     "problem_stats",
     "release_files",
 ]

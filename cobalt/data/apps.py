@@ -1,9 +1,9 @@
-"""APPS rows, in the two shapes found in the wild.
+r"""APPS rows, in the two shapes found in the wild.
 
 * **MapCoder's selection** (``apps_selected150.jsonl``): ``name, description, difficulty, id,
   sample_io, test_list, starter_code``; each test is ``{"input": str, "output": [value]}``.
   Problems with an empty ``starter_code`` read stdin; the others are call-based, and MapCoder
-  flattened their arguments to ``"\\n".join(str(arg) for arg in args)``.
+  flattened their arguments to ``"\n".join(str(arg) for arg in args)``.
 * **Original APPS** (``codeparrot/apps``): ``problem_id, question, solutions, input_output,
   starter_code, difficulty, url``: the same shape as raw TACO, converted by the same code.
 

@@ -104,6 +104,7 @@ class BundledConfig(BaseModel):
     )
 
     def size(self, split: str) -> int:
+        """How many problems the split ``train``, ``dev`` or ``test`` holds; any other name raises ``KeyError``."""
         return {"train": self.train, "dev": self.dev, "test": self.test}[split]
 
 
@@ -127,11 +128,14 @@ class Instance:
 
     @property
     def combination(self) -> str:
+        """The instance's ``filter/aggregate`` combination, e.g. ``even/max``."""
         return f"{self.spec.filter}/{self.spec.aggregate}"
 
 
 @dataclass(frozen=True)
 class Wrong:
+    """One plausible mistake: a short description (``kind``) and the specification a program making it follows."""
+
     kind: str
     spec: Spec
     must_fail: bool  # the mistake a first attempt makes when it guesses the unstated detail wrong
@@ -164,6 +168,7 @@ def _unstated_options(spec: Spec) -> list[str]:
 
 
 def draw_instance(rng: random.Random, unstated_fraction: float) -> Instance:
+    """A random instance; with probability ``unstated_fraction`` one detail it can leave out is left out."""
     filter_name = rng.choice(sorted(FILTERS))
     aggregate_name = rng.choice(sorted(AGGREGATES))
     aggregate = AGGREGATES[aggregate_name]

@@ -18,6 +18,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FilterDef:
+    """One filter: its condition as Python source, its phrasings, and whether it takes the constant ``k``."""
+
     condition: str  # Python condition on x, with {k} for the constant
     phrases: tuple[str, ...]  # "... the numbers that are {phrase}"
     uses_k: bool = False
@@ -58,6 +60,9 @@ ALL_SENTENCES = ("Use all of the numbers.", "Consider every number in the list."
 
 @dataclass(frozen=True)
 class AggregateDef:
+    """One aggregate: its expression as Python source, its phrasings, whether it prints a list or needs an
+    empty-case marker, and ``compute``, which :func:`interpret` calls instead of running ``expression``."""
+
     expression: str  # Python expression over ys (scalars) or the list to print (lists)
     phrases: tuple[str, ...]
     is_list: bool = False
@@ -280,6 +285,7 @@ def same_output(a: str | None, b: str | None) -> bool:
 
 
 def render_input(fmt: str, xs: list[int]) -> str:
+    """The stdin text that gives the list ``xs`` in input format ``fmt`` (``line``, ``count`` or ``lines``)."""
     if fmt == "line":
         return " ".join(map(str, xs)) + "\n"
     if fmt == "count":

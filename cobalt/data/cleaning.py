@@ -1,6 +1,6 @@
 """Rules shared by the loaders: which problems to keep, which tests to keep, and which tests are public.
 
-The published TACO rules (paper-notes §4) are :meth:`Cleaning.taco`; other sources default to the
+The published TACO rules (docs/paper.md §4) are :meth:`Cleaning.taco`; other sources default to the
 mild :class:`Cleaning` defaults and can opt into any rule.
 
 Public/hidden split. The reference release chose as public the 4 tests that Qwen2.5-Coder-7B passed
@@ -102,6 +102,7 @@ def has_image_reference(statement: str) -> bool:
 
 
 def alnum_count(text: str) -> int:
+    """How many letters and digits ``text`` holds (any script), the measure of a statement's length."""
     return sum(1 for c in text if c.isalnum())
 
 
@@ -141,6 +142,7 @@ class TestList:
         return len(self.inputs)
 
     def select(self, indices: list[int]) -> Tests:
+        """The immutable :class:`~cobalt.records.Tests` at ``indices``, in that order."""
         return Tests(
             inputs=[self.inputs[i] for i in indices], outputs=[self.outputs[i] for i in indices], fn_name=self.fn_name
         )

@@ -1,4 +1,4 @@
-"""LiveCodeBench ``code_generation_lite`` rows (the paper's test set, paper-notes §4).
+"""LiveCodeBench ``code_generation_lite`` rows (the paper's test set, docs/paper.md §4).
 
 Row fields used: ``question_id, question_title, question_content, platform, contest_id,
 contest_date, starter_code, difficulty, public_test_cases, private_test_cases, metadata``.

@@ -1,4 +1,4 @@
-"""Test perturbation: swap the expected outputs of two public tests (paper-notes §2.7).
+"""Test perturbation: swap the expected outputs of two public tests (docs/paper.md §2.7).
 
 For each problem: shuffle the public tests with a seeded generator, take the first test and the
 first later one whose expected output differs from it, and swap their expected outputs. No correct

@@ -33,9 +33,11 @@ class LoadReport:
     invalid_examples: list[str] = field(default_factory=list)
 
     def drop(self, reason: str) -> None:
+        """Count one row dropped by a cleaning rule, under the rule's ``reason``."""
         self.dropped[reason] += 1
 
     def note(self, what: str, count: int = 1) -> None:
+        """Count ``count`` changes of kind ``what`` that kept the problem (a cap, a cut statement)."""
         self.notes[what] += count
 
     def invalid(self, error: InputError, *, skip: bool) -> None:
@@ -49,9 +51,11 @@ class LoadReport:
 
     @property
     def total_dropped(self) -> int:
+        """Rows dropped for any reason, invalid rows included."""
         return sum(self.dropped.values())
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-ready data, reasons and notes most frequent first."""
         return {
             "source": self.source,
             "rows": self.rows,

@@ -55,6 +55,7 @@ RowOrError = Row | InputError
 
 
 def is_local(source: str | os.PathLike) -> bool:
+    """Whether ``source`` names an existing local file or directory (else it is taken for a hub dataset)."""
     return Path(source).exists()
 
 
@@ -75,9 +76,10 @@ def iter_rows(source: str | os.PathLike, *, split: str | None = None) -> Iterato
 
 
 def iter_file_rows(path: Path) -> Iterator[RowOrError]:
+    """Rows of one local file, read by its suffix; an unsupported suffix raises :class:`InputError`."""
     name = path.name
     if name.endswith(JSONL_SUFFIXES):
-        yield from _jsonl_rows(path)
+        yield from jsonl_rows(path)
     elif name.endswith(JSON_SUFFIXES):
         yield from _json_rows(path)
     elif name.endswith(PARQUET_SUFFIXES):
@@ -92,7 +94,9 @@ def _open_text(path: Path) -> IO[str]:
     return path.open(encoding="utf-8")
 
 
-def _jsonl_rows(path: Path) -> Iterator[RowOrError]:
+def jsonl_rows(path: Path) -> Iterator[RowOrError]:
+    """Rows of a JSONL file (gzipped if its name ends in ``.gz``): blank lines are skipped and a line
+    that is not JSON is yielded as its :class:`InputError`, so that reading can go on past it."""
     with _open_text(path) as handle:
         index = 0
         for number, text in enumerate(handle, start=1):
@@ -138,6 +142,7 @@ def _parquet_rows(path: Path) -> Iterator[RowOrError]:
 
 
 def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE`` forbids hub access (``1``, ``true``, ``yes``, ``on``)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"} or os.environ.get(
         "HF_DATASETS_OFFLINE", ""
     ).strip().lower() in {"1", "true", "yes", "on"}

@@ -41,6 +41,7 @@ class ProblemStats:
     by_split: Counter[str] = field(default_factory=Counter)
 
     def add(self, problem: Problem) -> None:
+        """Count one more problem."""
         self.problems += 1
         self.public_tests.append(len(problem.public_tests))
         self.hidden_tests.append(len(problem.hidden_tests))
@@ -57,6 +58,8 @@ class ProblemStats:
             self.by_split[problem.meta["split"]] += 1
 
     def to_dict(self) -> dict[str, Any]:
+        """The statistics as JSON-ready data: counts, min/median/mean/max of each list, categories most
+        frequent first (``wrong_solutions`` is None when no problem stores them)."""
         total = [p + h for p, h in zip(self.public_tests, self.hidden_tests)]
         return {
             "problems": self.problems,
@@ -78,6 +81,7 @@ class ProblemStats:
         }
 
     def table(self) -> str:
+        """The statistics of :meth:`to_dict` as aligned lines for a terminal."""
         data = self.to_dict()
         lines = [f"problems            {data['problems']}"]
         for key in ("tests_per_problem", "public_tests", "hidden_tests", "statement_chars"):
@@ -100,6 +104,7 @@ class ProblemStats:
 
 
 def problem_stats(problems: Iterable[Problem]) -> ProblemStats:
+    """The statistics of ``problems``, read once (a stream is fine)."""
     stats = ProblemStats()
     for problem in problems:
         stats.add(problem)

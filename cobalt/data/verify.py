@@ -5,7 +5,7 @@ hidden). Solutions are tried in a seeded order, at most ``max_solutions`` per pr
 the first that passes; problems are verified in batches so the executor stays busy.
 
 Where Cobalt differs from the reference release: the release ran this check but kept every problem
-whatever the result (paper-notes §7, "checks reference solutions but does not filter"); here a
+whatever the result (docs/paper.md §7, "checks reference solutions but does not filter"); here a
 problem that no solution passes is dropped, because its tests are likely wrong or need a special
 checker, and a wrong test teaches the policy to hack. A source may also offer *alternative readings*
 of its tests (e.g. call-based outputs wrapped in a one-element list or not); the first reading that
@@ -39,6 +39,7 @@ class Candidate:
 
     @property
     def problem(self) -> Problem:
+        """The problem under its default reading."""
         return self.readings[0]
 
 

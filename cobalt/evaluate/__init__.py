@@ -1,4 +1,4 @@
-"""``cobalt.evaluate``: per-turn scores of multi-turn trajectories (paper-notes §6).
+"""``cobalt.evaluate``: per-turn scores of multi-turn trajectories (docs/paper.md §6).
 
 Reads the :class:`~cobalt.records.Trajectory` files ``cobalt rollout`` writes (whose turns carry
 their hidden-test scores) and reports, per problem and turn, the correct count and mean pass rate;

@@ -1,17 +1,29 @@
-"""Typed configuration of ``cobalt evaluate`` (defaults < ``--config FILE.yaml`` < flags)."""
+"""Typed configuration of ``cobalt evaluate`` (defaults < ``--config FILE.yaml`` < ``--set`` < flags)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import ClassVar
+
+from pydantic import ConfigDict, Field
+
+from cobalt.config import Settings, same_setting
+from cobalt.sandbox.config import Limits, SandboxConfig
 
 
-class EvaluateConfig(BaseModel):
-    """What to report about a run and where to put it."""
+class EvaluateConfig(Settings):
+    """What to report about a run, where to put it, and how to score a run collected without scores."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    verb: ClassVar[str] = "evaluate"
 
     ks: list[int] | None = Field(None, description="The k of pass@k (default 1, 2, 4, ... up to the samples).")
     compare: list[str] = Field(default_factory=list, description="Other run files to report and plot alongside.")
     plot: str | None = Field(None, description="Where to save the Pass@1-per-turn PNG (none by default).")
     json_out: str | None = Field(None, description="Where to save the JSON summary (default RUN.eval.json).")
     title: str | None = Field(None, description="Title of the plot.")
+    problems: str | None = Field(
+        None, description="The problems file, to score the programs of a run collected with --no-hidden."
+    )
+    scored_out: str | None = Field(None, description="Where scored trajectories go (default RUN.scored.jsonl).")
+    cpu_s: float = same_setting(Limits, "cpu_s")
+    allow_unsafe: bool = same_setting(SandboxConfig, "allow_unsafe")

@@ -1,4 +1,4 @@
-"""Per-turn metrics of a set of trajectories (paper-notes §6).
+"""Per-turn metrics of a set of trajectories (docs/paper.md §6).
 
 Definitions (``n_p`` trajectories of problem ``p``; ``c_{p,t}`` of them have a turn-``t`` program
 that passes every hidden test):
@@ -61,6 +61,8 @@ def is_correct(turn: Turn) -> bool:
 
 
 def hidden_rate(trajectory: Trajectory, turn: Turn) -> float:
+    """The hidden-test pass rate of a turn's program, 0 for an answer without code; raises
+    :class:`UnscoredTurn` when a program has no score."""
     if turn.hidden_pass_rate is not None:
         return turn.hidden_pass_rate
     if turn.code is None:
@@ -79,6 +81,8 @@ class ProblemTurn(BaseModel):
 
 
 class ProblemResult(BaseModel):
+    """One problem's sample count and its results at every turn."""
+
     model_config = ConfigDict(frozen=True)
 
     problem_id: str
@@ -122,6 +126,7 @@ class RunSummary(BaseModel):
     excluded: list[str] = Field(default_factory=list, description="Problems without hidden tests.")
 
     def pass_at_1(self) -> list[float]:
+        """Pass@1 at each turn, from turn 0 on."""
         return [m.pass_at_1 for m in self.per_turn]
 
 

@@ -18,6 +18,8 @@ from cobalt.sandbox import Executor, SandboxConfig
 
 
 def needs_scoring(trajectory: Trajectory) -> bool:
+    """Whether some turn's program lacks its hidden-test score (never when the problem has no hidden
+    tests)."""
     return trajectory.num_hidden_tests > 0 and any(
         t.code is not None and t.hidden_pass_rate is None for t in trajectory.turns
     )

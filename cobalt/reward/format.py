@@ -1,4 +1,4 @@
-"""Parsing a completion and the format term of the reward (paper-notes §2.6, item 4).
+"""Parsing a completion and the format term of the reward (docs/paper.md §2.6, item 4).
 
 A completion is split at its first ``</think>``: the *think* part before it, the *response* after
 it (both stripped). Without ``</think>``, or when ``require_think=False``, the whole completion is
@@ -76,9 +76,9 @@ def count_tokens(text: str, tokenizer: Any = None) -> int:
 
 
 def has_repetition(text: str, min_len: int = REPEAT_MIN_LEN, min_count: int = REPEAT_MIN_COUNT) -> bool:
-    """True when some block of ``L >= min_len`` characters occurs ``min_count`` times in a row.
+    r"""True when some block of ``L >= min_len`` characters occurs ``min_count`` times in a row.
 
-    Same answer as searching ``(.{L})\\1{min_count-1,}`` for every L (the reference), in about
+    Same answer as searching ``(.{L})\1{min_count-1,}`` for every L (the reference), in about
     linear time per L: the repeat exists iff ``text[j] == text[j + L]`` holds on a run of
     ``(min_count - 1) * L`` positions, and any such run contains a stretch of
     ``(min_count - 2) * L`` positions starting at a multiple of L, so only those starts are tried.

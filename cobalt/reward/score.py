@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from cobalt.records import ExecRequest, ExecResult, Tests
+from cobalt.records import ExecRequest, Tests
 from cobalt.reward.format import extract_code, format_reward, parse_completion
+from cobalt.sandbox.config import Limits
 
 NO_CODE = -1.0  # no code block in training (§2.6.1); validation gives 0 (binary reward)
 SOLVED, HALF_PASSED, SOME_PASSED, NONE_PASSED = 1.0, 0.2, 0.0, -0.1  # correctness tiers (§2.6.2)
@@ -89,27 +90,37 @@ def improved_reward(pass_rate: float, prev_best: float, correctness: float) -> f
     return REGRESSION_BASE + (pass_rate - prev_best) / prev_best * IMPROVEMENT_SCALE
 
 
+@dataclass(frozen=True)
+class RewardOptions:
+    """What every reward of a run shares: how completions are read and what is paid."""
+
+    validation: bool = False  #: the binary validation reward: 1 when every test passes, else 0
+    require_think: bool = True  #: reasoning models: one ``</think>`` required, think length scored
+    tokenizer: Any = None  #: counts tokens for the length terms (None: 4 characters a token)
+
+
+DEFAULT_OPTIONS = RewardOptions()
+
+
 def reward_from_pass_rate(
     completion: str,
     pass_rate: float | None,
     prev_best_pass_rate: float = 0.0,
+    options: RewardOptions = DEFAULT_OPTIONS,
     *,
-    validation: bool = False,
-    require_think: bool = True,
-    tokenizer: Any = None,
     sandbox_errors: int = 0,
 ) -> RewardBreakdown:
     """The reward of ``completion`` once its code has run (``pass_rate`` None: it had no code)."""
     if not 0.0 <= prev_best_pass_rate <= 1.0:
         raise ValueError(f"prev_best_pass_rate must lie in [0, 1], got {prev_best_pass_rate}")
     if pass_rate is None:
-        return RewardBreakdown(0.0 if validation else NO_CODE, NO_CODE, 0.0, 0.0, None)
+        return RewardBreakdown(0.0 if options.validation else NO_CODE, NO_CODE, 0.0, 0.0, None)
     correctness = correctness_reward(pass_rate)
     running = improved_reward(pass_rate, prev_best_pass_rate, correctness)
-    parsed = parse_completion(completion, require_think)
-    fmt = format_reward(parsed, running, require_think=require_think, tokenizer=tokenizer)
+    parsed = parse_completion(completion, options.require_think)
+    fmt = format_reward(parsed, running, require_think=options.require_think, tokenizer=options.tokenizer)
     reward = min(REWARD_MAX, max(REWARD_MIN, running + fmt))
-    if validation:
+    if options.validation:
         reward = 1.0 if pass_rate == 1.0 else 0.0
     improvement = running - correctness
     return RewardBreakdown(reward, correctness, improvement, fmt, pass_rate, parsed.violation, sandbox_errors)
@@ -126,9 +137,59 @@ def completion_text(completion: Any) -> str:
     return str(messages[-1].get("content", "")) if messages else ""
 
 
+def score_breakdown(
+    completions: Sequence[Any],
+    tests: Sequence[Any],
+    prev_best_pass_rates: Sequence[float] | None = None,
+    *,
+    comparators: Sequence[str | None] | None = None,
+    options: RewardOptions = DEFAULT_OPTIONS,
+    executor: Any = None,
+) -> list[RewardBreakdown]:
+    """The reward of each completion with its parts: the one way Cobalt scores completions.
+
+    ``completions[i]`` is a string or TRL's conversational form; ``tests[i]`` the problem's tests
+    (a :class:`~cobalt.records.Tests` or its JSON forms), on which its program runs;
+    ``prev_best_pass_rates[i]`` the best pass rate among the attempts already in its prompt (None:
+    0 for all, so no improvement term); ``comparators[i]`` the problem's comparator. Programs run
+    concurrently on ``executor``, a :class:`cobalt.sandbox.SyncExecutor` (default: the shared
+    :func:`default_executor`). Async callers run it in a thread (``asyncio.to_thread``).
+    """
+    texts = [completion_text(c) for c in completions]
+    requests = _requests(texts, tests, comparators, options.require_think)
+    prev_bests = [0.0] * len(texts) if prev_best_pass_rates is None else [float(b) for b in prev_best_pass_rates]
+    if len(prev_bests) != len(texts):
+        raise ValueError("prev_best_pass_rates must have one entry per completion")
+    results = iter((executor or default_executor()).run_all([r for r in requests if r is not None]))
+    breakdowns = []
+    for text, request, best in zip(texts, requests, prev_bests):
+        result = next(results) if request is not None else None
+        rate = result.pass_rate if result is not None else None
+        errors = result.sandbox_errors if result is not None else 0
+        breakdowns.append(reward_from_pass_rate(text, rate, best, options, sandbox_errors=errors))
+    return breakdowns
+
+
+def score(
+    completions: Sequence[Any],
+    tests: Sequence[Any],
+    prev_best_pass_rates: Sequence[float] | None = None,
+    *,
+    comparators: Sequence[str | None] | None = None,
+    options: RewardOptions = DEFAULT_OPTIONS,
+    executor: Any = None,
+) -> list[float]:
+    """The Cobalt reward of each completion: :func:`score_breakdown` without the parts."""
+    breakdowns = score_breakdown(
+        completions, tests, prev_best_pass_rates, comparators=comparators, options=options, executor=executor
+    )
+    return [b.reward for b in breakdowns]
+
+
 def _requests(
     texts: list[str], tests: Sequence[Any], comparators: Sequence[str | None] | None, require_think: bool
 ) -> list[ExecRequest | None]:
+    """One request per completion with code (None where it has none), checked against its tests."""
     if len(tests) != len(texts) or (comparators is not None and len(comparators) != len(texts)):
         raise ValueError("completions, tests and comparators must have one entry per completion")
     requests: list[ExecRequest | None] = []
@@ -142,107 +203,13 @@ def _requests(
     return requests
 
 
-def _combine(
-    texts: list[str], requests: list[ExecRequest | None], results: list[ExecResult], prev: Any, **options: Any
-) -> list[RewardBreakdown]:
-    prev_bests = [0.0] * len(texts) if prev is None else [float(b) for b in prev]
-    if len(prev_bests) != len(texts):
-        raise ValueError("prev_best_pass_rates must have one entry per completion")
-    ran = iter(results)
-    out = []
-    for text, request, best in zip(texts, requests, prev_bests):
-        result = next(ran) if request is not None else None
-        rate = result.pass_rate if result is not None else None
-        errors = result.sandbox_errors if result is not None else 0
-        out.append(reward_from_pass_rate(text, rate, best, sandbox_errors=errors, **options))
-    return out
+def reward_executor(cpu_s: float = Limits().cpu_s, memory_mb: int = Limits().memory_mb) -> Any:
+    """A :class:`cobalt.sandbox.SyncExecutor` with the reward's limits: ``cpu_s`` and ``memory_mb``
+    per test and a 30 s budget for a program's whole test list, as the reference (close it)."""
+    from cobalt.sandbox import SandboxConfig, SyncExecutor
 
-
-async def score_batch_async(
-    completions: Sequence[Any],
-    tests: Sequence[Any],
-    prev_best_pass_rates: Sequence[float] | None = None,
-    *,
-    executor: Any = None,
-    comparators: Sequence[str | None] | None = None,
-    validation: bool = False,
-    require_think: bool = True,
-    tokenizer: Any = None,
-) -> list[RewardBreakdown]:
-    """Rewards of many completions, their programs run concurrently on an async
-    :class:`cobalt.sandbox.Executor` (a temporary one when None). ``tests[i]`` is a
-    :class:`~cobalt.records.Tests` or its JSON form."""
-    if executor is None:
-        from cobalt.sandbox import Executor
-
-        async with Executor() as temporary:
-            return await score_batch_async(
-                completions, tests, prev_best_pass_rates, executor=temporary, comparators=comparators,
-                validation=validation, require_think=require_think, tokenizer=tokenizer,
-            )  # fmt: skip
-    texts = [completion_text(c) for c in completions]
-    requests = _requests(texts, tests, comparators, require_think)
-    results = await executor.run_all([r for r in requests if r is not None])
-    options = {"validation": validation, "require_think": require_think, "tokenizer": tokenizer}
-    return _combine(texts, requests, results, prev_best_pass_rates, **options)
-
-
-def score_batch(
-    completions: Sequence[Any],
-    tests: Sequence[Any],
-    prev_best_pass_rates: Sequence[float] | None = None,
-    *,
-    executor: Any = None,
-    comparators: Sequence[str | None] | None = None,
-    validation: bool = False,
-    require_think: bool = True,
-    tokenizer: Any = None,
-) -> list[RewardBreakdown]:
-    """:func:`score_batch_async` for synchronous callers (TRL calls reward functions so), on a
-    :class:`cobalt.sandbox.SyncExecutor` (the process-wide default one when None)."""
-    texts = [completion_text(c) for c in completions]
-    requests = _requests(texts, tests, comparators, require_think)
-    results = (executor or default_executor()).run_all([r for r in requests if r is not None])
-    options = {"validation": validation, "require_think": require_think, "tokenizer": tokenizer}
-    return _combine(texts, requests, results, prev_best_pass_rates, **options)
-
-
-def score_breakdown(
-    completion: str,
-    tests: Any,
-    prev_best_pass_rate: float = 0.0,
-    *,
-    validation: bool = False,
-    require_think: bool = True,
-    tokenizer: Any = None,
-    executor: Any = None,
-    comparator: str | None = None,
-) -> RewardBreakdown:
-    """The reward of one completion with its parts; arguments as for :func:`score`."""
-    return score_batch(
-        [completion], [tests], [prev_best_pass_rate], executor=executor, comparators=[comparator],
-        validation=validation, require_think=require_think, tokenizer=tokenizer,
-    )[0]  # fmt: skip
-
-
-def score(
-    completion: str,
-    tests: Any,
-    prev_best_pass_rate: float = 0.0,
-    *,
-    validation: bool = False,
-    require_think: bool = True,
-    tokenizer: Any = None,
-    executor: Any = None,
-    comparator: str | None = None,
-) -> float:
-    """The Cobalt reward of ``completion`` on ``tests`` (all of a problem's tests) given the best
-    pass rate among the attempts in its prompt. ``tokenizer`` counts tokens for the length terms;
-    ``executor`` is a :class:`cobalt.sandbox.SyncExecutor` to reuse (default: a shared one)."""
-    return score_breakdown(
-        completion, tests, prev_best_pass_rate, validation=validation, require_think=require_think,
-        tokenizer=tokenizer, executor=executor, comparator=comparator,
-    ).reward  # fmt: skip
+    limits = Limits(cpu_s=cpu_s, memory_mb=memory_mb, program_budget_s=SUITE_BUDGET_S)
+    return SyncExecutor(SandboxConfig(limits=limits))
 
 
 _default: Any = None
@@ -250,13 +217,11 @@ _default_lock = threading.Lock()
 
 
 def default_executor() -> Any:
-    """A process-wide :class:`cobalt.sandbox.SyncExecutor`, closed at exit: default limits (4 s of
-    CPU and 1 GiB per test) and a 30 s budget for a program's whole test list, as the reference."""
+    """A process-wide :func:`reward_executor` with the default limits (4 s of CPU and 1 GiB per
+    test), closed at exit."""
     global _default
     with _default_lock:
         if _default is None:
-            from cobalt.sandbox import Limits, SandboxConfig, SyncExecutor
-
-            _default = SyncExecutor(SandboxConfig(limits=Limits(program_budget_s=SUITE_BUDGET_S)))
+            _default = reward_executor()
             atexit.register(_default.close)
         return _default

@@ -4,7 +4,7 @@ The only stage that talks to language models. :class:`Policy` is the one interfa
 conversations in, ``n`` completions each out) with three backends built by :func:`make_policy`:
 ``hf`` (transformers, default), ``vllm`` (offline engine, extra ``vllm``) and ``openai`` (any
 OpenAI-compatible server, extra ``openai``). :func:`collect` runs the multi-turn protocol of the
-paper (paper-notes §2.1, §6) and appends :class:`~cobalt.records.Trajectory` records to a resumable
+paper (docs/paper.md §2.1, §6) and appends :class:`~cobalt.records.Trajectory` records to a resumable
 JSONL file; ``turns=0`` is single-turn sampling.
 
 Guarantees: every written trajectory has ``turns + 1`` turns, each with its public result and the
@@ -26,16 +26,9 @@ from cobalt.rollout.collect import (
     run_rollout,
     trajectory_key,
 )
-from cobalt.rollout.config import PRESETS, RolloutConfig, SandboxSettings, build_config
-from cobalt.rollout.policy import (
-    Completion,
-    Policy,
-    PolicyConfig,
-    PolicyError,
-    SamplingParams,
-    Usage,
-    make_policy,
-)
+from cobalt.rollout.config import RolloutConfig, SandboxSettings
+from cobalt.rollout.engines import make_policy
+from cobalt.rollout.policy import Completion, Policy, PolicyConfig, PolicyError, SamplingParams, Usage
 from cobalt.rollout.prompts import (
     NO_CODE_FEEDBACK,
     REPAIR_TEMPLATE,
@@ -49,7 +42,6 @@ from cobalt.rollout.prompts import (
 
 __all__ = [
     "NO_CODE_FEEDBACK",
-    "PRESETS",
     "REPAIR_TEMPLATE",
     "SYSTEM_PROMPT",
     "Attempt",
@@ -63,7 +55,6 @@ __all__ = [
     "SandboxSettings",
     "Turn0Source",
     "Usage",
-    "build_config",
     "collect",
     "execution_feedback",
     "extract_code",

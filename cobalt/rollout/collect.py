@@ -4,7 +4,7 @@ Each of the ``n`` first answers to a problem starts its own trajectory. A turn i
 (the answer's last fenced block), run it on the **public** tests, send back the first failing test
 (or the all-passed message, or the no-code message) inside the repair instruction, and ask for the
 next program; ``turns`` repair turns follow the first attempt, always all of them, even after the
-public tests pass (paper-notes §6). Every turn's program is also scored on the **hidden** tests,
+public tests pass (docs/paper.md §6). Every turn's program is also scored on the **hidden** tests,
 which the policy never sees.
 
 How the work is scheduled (the reason this module exists rather than a loop per turn):
@@ -101,13 +101,16 @@ class RolloutStats:
 
     @property
     def generator_idle_share(self) -> float:
+        """The share of wall time with no generate call in flight (0 before any time was measured)."""
         return 1.0 - self.generator_busy_s / self.wall_s if self.wall_s else 0.0
 
     @property
     def executor_idle_share(self) -> float:
+        """The share of wall time with no program in flight (0 before any time was measured)."""
         return 1.0 - self.executor_busy_s / self.wall_s if self.wall_s else 0.0
 
     def as_dict(self) -> dict[str, Any]:
+        """The statistics as a JSON-ready dict, with both idle shares added (rounded to 4 places)."""
         data = {k: v for k, v in self.__dict__.items()}
         data["generator_idle_share"] = round(self.generator_idle_share, 4)
         data["executor_idle_share"] = round(self.executor_idle_share, 4)
@@ -162,6 +165,8 @@ class PriorityGate:
 
     @contextlib.asynccontextmanager
     async def slot(self, priority: int) -> AsyncIterator[None]:
+        """Hold one slot for the ``async with`` block, once every waiter ahead in (priority, arrival) order
+        has been served; a cancelled waiter gives up its place, or passes on a slot handed to it."""
         await self._acquire(priority)
         try:
             yield
@@ -169,6 +174,7 @@ class PriorityGate:
             self._release()
 
     def poke(self) -> None:
+        """Hand free slots to waiters again: call it when ``admits_deferred()`` may have become true."""
         self._dispatch()
 
     async def _acquire(self, priority: int) -> None:
@@ -221,12 +227,15 @@ class GenerationQueue:
         self._coming = coming
 
     async def request(self, messages: Sequence[Message], n: int) -> list[Completion]:
+        """Post a request for ``n`` completions of ``messages`` and wait for them; a failed generate call
+        raises its error here."""
         future: asyncio.Future[list[Completion]] = asyncio.get_running_loop().create_future()
         self._items.append(_GenerationRequest(list(messages), n, future))
         self._changed.set()
         return await future
 
     def notify(self) -> None:
+        """Wake a waiting :meth:`take`: call it when the number of trajectories still coming drops."""
         self._changed.set()
 
     async def take(self, max_sequences: int, max_wait_s: float = 0.0) -> list[_GenerationRequest]:
@@ -271,7 +280,7 @@ class GenerationQueue:
 
 class Turn0Source:
     """First answers of an earlier run, reused so that several conditions start from the same
-    programs (paper-notes §6). Keyed by (problem id, sample); the ``original`` condition wins when
+    programs (docs/paper.md §6). Keyed by (problem id, sample); the ``original`` condition wins when
     the file holds several."""
 
     def __init__(self, path: str | os.PathLike):
@@ -289,12 +298,16 @@ class Turn0Source:
             self._attempts[key] = (trajectory.condition, attempt)
 
     def attempt(self, problem_id: str, sample: int) -> Attempt:
+        """The stored first answer of ``sample`` of a problem; raises :class:`~cobalt.jsonl.InputError`
+        when the file has none."""
         found = self._attempts.get((problem_id, sample))
         if found is None:
             raise InputError(self.path, f"no turn-0 answer for problem {problem_id!r}, sample {sample}")
         return found[1]
 
     def check_covers(self, problems: Iterable[Problem], n: int) -> None:
+        """Raise :class:`~cobalt.jsonl.InputError` unless the file holds a first answer for samples 0 to
+        ``n - 1`` of every problem, so that a run fails before it starts rather than midway."""
         for problem in problems:
             for sample in range(n):
                 self.attempt(problem.id, sample)
@@ -499,6 +512,8 @@ async def _wait_first(running: set[asyncio.Task[None]]) -> set[asyncio.Task[None
 
 
 def trajectory_key(problem_id: str, sample: int, condition: str) -> str:
+    """The identity of a trajectory in an output file (``problem_id#sample#condition``): a resumed run
+    skips the keys already written."""
     return f"{problem_id}#{sample}#{condition}"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from cobalt.hardware import cpu_has_fast_bf16
 from cobalt.rollout.policy import Completion, Conversation, Policy, PolicyConfig, SamplingParams, as_dicts
+from cobalt.tokenizer import load_tokenizer
 
 
 class TransformersPolicy(Policy):
@@ -36,18 +37,13 @@ class TransformersPolicy(Policy):
     ):
         super().__init__()
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         self.batch_size = batch_size
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.device = _resolve_device(device, torch)
         self.runs_on_cpu = self.device == "cpu"
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=trust_remote_code)
-        self.tokenizer.padding_side = "left"  # generation appends on the right, so pad on the left
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise ValueError(f"{model}: the tokenizer has no chat template; Cobalt prompts are conversations")
+        self.tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code)  # padded on the left
         self.model = AutoModelForCausalLM.from_pretrained(
             str(model), dtype=_resolve_dtype(dtype, self.device, torch), trust_remote_code=trust_remote_code
         )
@@ -62,6 +58,7 @@ class TransformersPolicy(Policy):
 
     @classmethod
     def from_config(cls, config: PolicyConfig) -> TransformersPolicy:
+        """The policy a :class:`PolicyConfig` describes (its hf settings; the other engines' are ignored)."""
         return cls(
             config.model,
             device=config.device,
@@ -79,6 +76,8 @@ class TransformersPolicy(Policy):
         )
 
     def generate(self, conversations: Sequence[Conversation], params: SamplingParams) -> list[list[Completion]]:
+        """``params.n`` completions per conversation, in order; rows are sorted by prompt length and
+        generated ``batch_size`` at a time, one call at a time."""
         prompts = [self.render(c) for c in conversations]
         prompt_ids = self.tokenizer(prompts, add_special_tokens=False)["input_ids"]
         rows = [i for i in range(len(prompts)) for _ in range(params.n)]
@@ -135,6 +134,7 @@ class TransformersPolicy(Policy):
         )
 
     def close(self) -> None:
+        """Drop the model so that its memory can be freed; the policy cannot generate afterwards."""
         self.model = None  # type: ignore[assignment]
 
 

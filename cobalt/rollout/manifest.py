@@ -29,6 +29,8 @@ def manifest_path(out: str | os.PathLike) -> Path:
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """The installed version of each package in ``names`` (None when it is not installed), and the
+    Python version under ``python``."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in names:
         try:
@@ -57,6 +59,7 @@ def git_state(path: Path | None = None) -> dict[str, Any]:
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The manifest at ``path``, or None when it is missing, unreadable or not JSON."""
     path = Path(path)
     if not path.is_file():
         return None
@@ -76,6 +79,8 @@ def write_manifest(path: str | os.PathLike, manifest: dict[str, Any]) -> None:
 
 
 def new_session() -> dict[str, Any]:
+    """A new session entry: start time, command line, host and process id, with status ``running``
+    until the caller records how it ended."""
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": sys.argv,
@@ -86,6 +91,8 @@ def new_session() -> dict[str, Any]:
 
 
 def base_manifest(kind: str, config: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """A new manifest of a ``kind`` run (``rollout``, ...): its configuration and seed, the package
+    versions, the git state and the platform, and no sessions yet."""
     return {
         "kind": kind,
         "config": config,

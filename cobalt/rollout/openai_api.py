@@ -76,6 +76,8 @@ class OpenAIPolicy(Policy):
 
     @classmethod
     def from_config(cls, config: PolicyConfig) -> OpenAIPolicy:
+        """The policy a :class:`PolicyConfig` describes (its openai settings; ``chat_template_kwargs``
+        travel in each request's body)."""
         extra_body = {"chat_template_kwargs": config.chat_template_kwargs} if config.chat_template_kwargs else None
         return cls(
             config.model,
@@ -100,6 +102,8 @@ class OpenAIPolicy(Policy):
         return self._clients[key]
 
     def generate(self, conversations: Sequence[Conversation], params: SamplingParams) -> list[list[Completion]]:
+        """Blocking :meth:`agenerate` on a private event loop, whose client is closed before it returns."""
+
         async def once() -> list[list[Completion]]:
             try:
                 return await self.agenerate(conversations, params)
@@ -109,6 +113,9 @@ class OpenAIPolicy(Policy):
         return run_coroutine_blocking(once())
 
     async def agenerate(self, conversations: Sequence[Conversation], params: SamplingParams) -> list[list[Completion]]:
+        """``params.n`` completions per conversation, in order, requests running concurrently up to
+        ``concurrency``: one request for ``n`` per conversation, or ``n`` requests for one each when
+        ``n_in_request`` is off. Raises :class:`PolicyError` when a request fails for good."""
         if self.n_in_request:
             calls = [self._request(as_dicts(c), params.n, params) for c in conversations]
             return list(await asyncio.gather(*calls))
@@ -179,11 +186,13 @@ class OpenAIPolicy(Policy):
         ]
 
     async def detach_loop(self) -> None:
+        """Close the HTTP client made on the running event loop, if any; the next request there makes a new one."""
         entry = self._clients.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry[0].close()
 
     def close(self) -> None:
+        """Forget the clients of every event loop (:meth:`detach_loop` closes each on its own loop)."""
         self._clients.clear()
 
 

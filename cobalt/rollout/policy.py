@@ -3,7 +3,8 @@
 A :class:`Policy` takes a batch of conversations and returns ``params.n`` completions for each. Three
 backends implement it: ``transformers`` (:mod:`cobalt.rollout.hf`, the default and what tests use),
 the vLLM offline engine (:mod:`cobalt.rollout.vllm_engine`) and any OpenAI-compatible chat API
-(:mod:`cobalt.rollout.openai_api`). :func:`make_policy` builds one from a :class:`PolicyConfig`.
+(:mod:`cobalt.rollout.openai_api`). :func:`cobalt.rollout.engines.make_policy` builds one from a
+:class:`PolicyConfig`; backends import this module, never the reverse.
 
 Only ``cobalt.rollout`` talks to engines; everything downstream sees :class:`Completion` texts.
 """
@@ -26,7 +27,7 @@ Engine = Literal["hf", "vllm", "openai"]
 
 
 class SamplingParams(BaseModel):
-    """How completions are sampled. Defaults: the reference pipeline's (paper-notes §2.1, §4)."""
+    """How completions are sampled. Defaults: the reference pipeline's (docs/paper.md §2.1, §4)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -36,6 +37,7 @@ class SamplingParams(BaseModel):
     max_new_tokens: int = Field(6144, ge=1, description="Most tokens generated per completion.")
 
     def with_n(self, n: int) -> SamplingParams:
+        """These parameters with ``n`` completions per conversation (the same object when ``n`` is unchanged)."""
         return self if n == self.n else self.model_copy(update={"n": n})
 
 
@@ -61,6 +63,7 @@ class Usage:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, *, requests: int = 0, completions: int = 0, prompt: int = 0, completion: int = 0, retries: int = 0):
+        """Add to the running totals; safe to call from several threads at once."""
         with self._lock:
             self.requests += requests
             self.completions += completions
@@ -69,6 +72,7 @@ class Usage:
             self.retries += retries
 
     def as_dict(self) -> dict[str, int]:
+        """The totals as a plain dict, for manifests and statistics."""
         return {
             "requests": self.requests,
             "completions": self.completions,
@@ -107,6 +111,8 @@ class Policy:
         return run_coroutine_blocking(self.agenerate(conversations, params))
 
     async def agenerate(self, conversations: Sequence[Conversation], params: SamplingParams) -> list[list[Completion]]:
+        """As :meth:`generate`, awaitable; the default runs :meth:`generate` in a worker thread, so that
+        the event loop keeps working meanwhile."""
         return await asyncio.to_thread(self.generate, conversations, params)
 
     def close(self) -> None:
@@ -190,22 +196,3 @@ class PolicyConfig(BaseModel):
     n_in_request: bool = Field(
         True, description="openai: ask for n completions in one request (False: n requests, for servers without n)."
     )
-
-
-def make_policy(config: PolicyConfig) -> Policy:
-    """Build the backend ``config.engine`` names (heavy imports happen here, not at import time)."""
-    if not config.model:
-        raise ValueError("no model given (--model)")
-    if config.engine == "hf":
-        from cobalt.rollout.hf import TransformersPolicy
-
-        return TransformersPolicy.from_config(config)
-    if config.engine == "vllm":
-        from cobalt.rollout.vllm_engine import VLLMPolicy
-
-        return VLLMPolicy.from_config(config)
-    if config.engine == "openai":
-        from cobalt.rollout.openai_api import OpenAIPolicy
-
-        return OpenAIPolicy.from_config(config)
-    raise ValueError(f"unknown engine {config.engine!r}")

@@ -1,6 +1,6 @@
 """What the policy is told, and how its answers are read.
 
-The wording is Cobalt's own. What carries over from the reference pipeline (paper-notes §6) is the
+The wording is Cobalt's own. What carries over from the reference pipeline (docs/paper.md §6) is the
 substance: the system prompt states the sandbox rules (resource limits, no processes or shells, no
 filesystem changes, only safe modules); each repair turn shows the first failing public test (or
 the all-passed message, or a no-code message) inside a fixed repair instruction; the program is
@@ -59,7 +59,7 @@ NO_CODE_FEEDBACK = (
 )
 
 THINK_END = "</think>"
-MAX_TURN_CHARS = 6000  # paper-notes §2.1: stored assistant turns of reasoning models are capped
+MAX_TURN_CHARS = 6000  # docs/paper.md §2.1: stored assistant turns of reasoning models are capped
 
 # An opening fence (three or more backticks, an optional info string) at the start of a line, then
 # everything up to a closing fence of the same length on its own line.

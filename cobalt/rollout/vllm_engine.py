@@ -52,6 +52,7 @@ class VLLMPolicy(Policy):
 
     @classmethod
     def from_config(cls, config: PolicyConfig) -> VLLMPolicy:
+        """The policy a :class:`PolicyConfig` describes (its vllm settings; the other engines' are ignored)."""
         return cls(
             config.model,
             tensor_parallel_size=config.tensor_parallel_size,
@@ -64,6 +65,7 @@ class VLLMPolicy(Policy):
         )
 
     def sampling_params(self, params: SamplingParams) -> Any:
+        """The ``vllm.SamplingParams`` of ``params``; top-p is switched off (1.0) for greedy decoding."""
         return self._vllm.SamplingParams(
             n=params.n,
             temperature=params.temperature,
@@ -72,6 +74,8 @@ class VLLMPolicy(Policy):
         )
 
     def generate(self, conversations: Sequence[Conversation], params: SamplingParams) -> list[list[Completion]]:
+        """``params.n`` completions per conversation, in order, from one ``LLM.chat`` call (one call at a
+        time)."""
         with self._lock:
             outputs = self.llm.chat(
                 [as_dicts(c) for c in conversations],
@@ -102,4 +106,5 @@ class VLLMPolicy(Policy):
         ]
 
     def close(self) -> None:
+        """Drop the engine so that its memory can be freed; the policy cannot generate afterwards."""
         self.llm = None

@@ -34,6 +34,7 @@ class CgroupLayout:
     memory_parent: Path | None
 
     def describe(self) -> str:
+        """A short human description, e.g. ``cgroup v2 (pids, memory)``."""
         memory = "memory" if self.memory_parent else "no memory controller"
         return f"cgroup v{self.version} (pids, {memory})"
 
@@ -112,6 +113,7 @@ class SandboxCgroup:
 
     @property
     def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` file of each directory (pids first) that a process joins by writing its pid."""
         return [str(path / "cgroup.procs") for path in self.dirs]
 
     def wrap(self, argv: list[str]) -> list[str]:
@@ -121,12 +123,15 @@ class SandboxCgroup:
         return ["/bin/sh", "-c", script, "cobalt-cgroup", *self.procs_files, *argv]
 
     def pids(self) -> list[int]:
+        """The processes now in the cgroup; empty when it cannot be read (e.g. already removed)."""
         try:
             return [int(pid) for pid in (self.dirs[0] / "cgroup.procs").read_text().split()]
         except OSError:
             return []
 
     def memory_peak_bytes(self) -> int | None:
+        """The most memory the cgroup's processes used together, or None without a memory controller or a
+        readable counter (v2's ``memory.peak`` needs Linux 5.19)."""
         if self.layout.memory_parent is None:
             return None
         name = "memory.peak" if self.layout.version == 2 else "memory.max_usage_in_bytes"

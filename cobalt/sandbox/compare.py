@@ -1,10 +1,10 @@
-"""Output comparators. They run in the trusted parent, on bytes the parent read itself.
+r"""Output comparators. They run in the trusted parent, on bytes the parent read itself.
 
 A stdin/stdout comparator is ``fn(output: str, expected: str, test_input: str) -> bool``.
 Built-in names:
 
 * ``exact``: byte-for-byte (after decoding).
-* ``lines`` (default): ``\\r\\n`` as ``\\n``, trailing whitespace of each line and trailing blank
+* ``lines`` (default): ``\r\n`` as ``\n``, trailing whitespace of each line and trailing blank
   lines ignored.
 * ``tokens``: whitespace-separated tokens equal.
 * ``float``: tokens equal, or both numbers within ``float_tol`` (absolute or relative).
@@ -41,10 +41,13 @@ def register_comparator(name: str, fn: Callable[..., bool]) -> None:
 
 
 def available_comparators() -> list[str]:
+    """The registered comparator names, sorted."""
     return sorted(_REGISTRY)
 
 
 def get_comparator(name: str, *, float_tol: float = 1e-6) -> Comparator:
+    """The comparator registered under ``name`` (``float`` bound to ``float_tol``); an unknown name raises
+    ``ValueError`` listing the known ones."""
     try:
         fn = _REGISTRY[name]
     except KeyError:
@@ -53,6 +56,8 @@ def get_comparator(name: str, *, float_tol: float = 1e-6) -> Comparator:
 
 
 def normalized_lines(text: str) -> list[str]:
+    """The lines of ``text`` as the ``lines`` comparator sees them: Windows line ends read as Unix ones,
+    trailing whitespace of each line and trailing blank lines removed."""
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
@@ -60,22 +65,28 @@ def normalized_lines(text: str) -> list[str]:
 
 
 def compare_exact(output: str, expected: str, test_input: str = "") -> bool:
+    """The ``exact`` comparator: the texts are identical."""
     return output == expected
 
 
 def compare_lines(output: str, expected: str, test_input: str = "") -> bool:
+    """The default ``lines`` comparator: equal after :func:`normalized_lines`."""
     return normalized_lines(output) == normalized_lines(expected)
 
 
 def compare_tokens(output: str, expected: str, test_input: str = "") -> bool:
+    """The ``tokens`` comparator: the same whitespace-separated tokens, however they are spaced."""
     return output.split() == expected.split()
 
 
 def compare_case_insensitive(output: str, expected: str, test_input: str = "") -> bool:
+    """The ``case_insensitive`` comparator: :func:`compare_lines` after case folding (``Yes`` matches ``YES``)."""
     return normalized_lines(output.casefold()) == normalized_lines(expected.casefold())
 
 
 def numbers_close(a: float, b: float, tol: float) -> bool:
+    """Whether ``a`` is within ``tol`` of the expected ``b``: absolutely when ``|b| <= 1``, relatively above;
+    NaN matches only NaN."""
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     return abs(a - b) <= tol * max(1.0, abs(b))
@@ -91,6 +102,8 @@ def _tokens_close(got: str, want: str, tol: float) -> bool:
 
 
 def compare_float(output: str, expected: str, test_input: str = "", *, float_tol: float = 1e-6) -> bool:
+    """The ``float`` comparator: as many tokens, each pair equal as text or numbers within ``float_tol``
+    (see :func:`numbers_close`)."""
     got, want = output.split(), expected.split()
     return len(got) == len(want) and all(_tokens_close(g, w, float_tol) for g, w in zip(got, want))
 

@@ -1,13 +1,15 @@
-"""Limits and settings of the executor. Defaults follow the reference pipeline (paper-notes §6):
-4 s of CPU per test and 1 GiB of memory; the other caps follow sandbox-design.md §6.3."""
+"""Limits and settings of the executor. Defaults follow the reference pipeline (docs/paper.md §6):
+4 s of CPU per test and 1 GiB of memory; the other caps follow docs/paper.md §B.2."""
 
 from __future__ import annotations
 
 import math
 import os
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cobalt.config import Settings
 
 MiB = 1 << 20
 
@@ -34,6 +36,7 @@ class Limits(BaseModel):
 
     @property
     def wall_limit_s(self) -> float:
+        """The wall-clock limit per test: ``wall_s``, or ``2 * cpu_s + 1`` when unset."""
         return self.wall_s if self.wall_s is not None else 2 * self.cpu_s + 1
 
     @property
@@ -42,22 +45,26 @@ class Limits(BaseModel):
         return max(1, math.ceil(self.cpu_s))
 
     def budget_s(self, num_tests: int) -> float:
+        """Wall seconds allowed for all ``num_tests`` tests of one program: ``program_budget_s``, or by default
+        every test's wall limit plus 5 s."""
         if self.program_budget_s is not None:
             return self.program_budget_s
         return num_tests * self.wall_limit_s + 5.0
 
 
 def default_workers() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count), at least 1."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
 
 
-class SandboxConfig(BaseModel):
-    """How the executor isolates and schedules programs."""
+class SandboxConfig(Settings):
+    """How the executor isolates and schedules programs (the settings of ``cobalt exec``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    verb: ClassVar[str] = "exec"
 
     limits: Limits = Field(default_factory=Limits)
     tier: Literal["auto", "bwrap", "process"] = Field(

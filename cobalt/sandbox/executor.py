@@ -210,12 +210,15 @@ class Executor:
 
     @property
     def isolation(self) -> Isolation:
+        """How this host runs sandboxes, probed on first access; raises
+        :class:`~cobalt.sandbox.SandboxUnavailable` when that is below the minimum and unsafe runs are not allowed."""
         if self._isolation is None:
             self._isolation = probe(self.config)
         return self._isolation
 
     @property
     def tier(self) -> str:
+        """The isolation tier programs run under, ``bwrap`` or ``process`` (probing on first use)."""
         return self.isolation.tier
 
     async def __aenter__(self) -> Executor:
@@ -247,6 +250,12 @@ class Executor:
         return await self.run_request(request)
 
     async def run_request(self, request: ExecRequest) -> ExecResult:
+        """Run one request. An unknown comparator raises ``ValueError`` before anything runs.
+
+        A request identical to one already run or in flight (same program, tests, comparator and limits)
+        shares its result, marked ``cached`` and carrying this request's id; results with sandbox errors
+        are never cached.
+        """
         get_comparator(request.comparator or self.config.comparator)  # unknown names fail here, loudly
         key = self._cache_key(request)
         cached = self._cache.get(key)
@@ -390,15 +399,19 @@ class SyncExecutor:
 
     @property
     def tier(self) -> str:
+        """The isolation tier of the wrapped :class:`Executor`."""
         return self.executor.tier
 
     def run(self, code: str, tests: Tests | dict | str, **kwargs: Any) -> ExecResult:
+        """Blocking :meth:`Executor.run`: the same arguments, the same result."""
         return self._call(self.executor.run(code, tests, **kwargs))
 
     def run_all(self, requests: Iterable[ExecRequest]) -> list[ExecResult]:
+        """Blocking :meth:`Executor.run_all`: every request run, results in the order of the requests."""
         return self._call(self.executor.run_all(list(requests)))
 
     def close(self) -> None:
+        """Close the executor and stop its event loop and thread; closing twice is harmless."""
         if self._loop.is_closed():
             return
         self._call(self.executor.aclose())

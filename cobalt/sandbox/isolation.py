@@ -62,6 +62,9 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Interpreter:
+    """The Python that runs inside sandboxes: its real path, installation prefix, site-packages
+    directories (masked in the sandbox) and version."""
+
     executable: str
     prefix: str
     site_packages: tuple[str, ...]
@@ -82,9 +85,11 @@ class Isolation:
 
     @property
     def safe(self) -> bool:
+        """Whether this meets the minimum for untrusted code: the ``bwrap`` tier with a working process bound."""
         return self.tier == "bwrap" and self.process_bound != "none"
 
     def describe(self) -> str:
+        """One line for logs and errors: the tier, the process bound and the interpreter."""
         bound = self.cgroup.describe() if self.cgroup else self.process_bound
         return f"tier={self.tier}, process bound={bound}, python={self.interpreter.executable}"
 
@@ -177,6 +182,7 @@ def bwrap_flags(interpreter: Interpreter, config: SandboxConfig, *, disable_user
 
 
 def bwrap_argv(isolation: Isolation, nonce: str) -> list[str]:
+    """The command line that starts a zygote inside bubblewrap (``bwrap`` tier only)."""
     assert isolation.bwrap is not None
     return [
         isolation.bwrap,
@@ -357,4 +363,5 @@ def _probe_uncached(config: SandboxConfig) -> Isolation:
 
 
 def clear_probe_cache() -> None:
+    """Forget every probed isolation, so that the next :func:`probe` looks at the host again."""
     _PROBED.clear()

@@ -14,12 +14,15 @@ from cobalt.sandbox.session import RawRun
 
 @dataclass(frozen=True)
 class Judged:
+    """A test's verdict and measurements, with the output and stderr the feedback may quote."""
+
     outcome: TestOutcome
     output: str  # the program's output as shown in feedback (stdout, or the returned value)
     stderr: str
 
 
 def signal_name(number: int) -> str:
+    """The symbolic name of signal ``number`` (``SIGKILL``), or ``signal N`` for one Python does not know."""
     try:
         return signals.Signals(number).name
     except ValueError:
@@ -66,6 +69,8 @@ def _limit_verdict(raw: RawRun, stderr: str, limits: Limits) -> tuple[Verdict, s
 
 
 def judge_stdio(raw: RawRun, expected: str, test_input: str, limits: Limits, compare: Comparator) -> Judged:
+    """The verdict of a stdin/stdout test: a broken limit or a crash first, else ``compare`` decides
+    between accepted and wrong answer."""
     output = raw.stdout.decode("utf-8", "replace")
     stderr = raw.stderr.decode("utf-8", "replace")
     limit = _limit_verdict(raw, stderr, limits)
@@ -77,6 +82,9 @@ def judge_stdio(raw: RawRun, expected: str, test_input: str, limits: Limits, com
 
 
 def judge_call(raw: RawRun, expected: str, limits: Limits, float_tol: float) -> Judged:
+    """The verdict of a call-based test: a broken limit or a crash first, else the returned JSON value
+    compared structurally with ``expected`` (:func:`~cobalt.sandbox.compare.values_equal`); a missing or
+    unserialisable return value is a wrong answer."""
     stderr = raw.stderr.decode("utf-8", "replace")
     limit = _limit_verdict(raw, stderr, limits)
     if limit is not None:

@@ -59,7 +59,7 @@ class RawRun:
 
 
 def _memory_backstop(limits: Limits) -> int:
-    """cgroup memory limit: the per-test address space plus /tmp, captured outputs and the zygote."""
+    """The cgroup memory limit: the per-test address space plus /tmp, captured outputs and the zygote."""
     return (limits.memory_mb + limits.tmpfs_mb + 256) * MiB + 3 * max(limits.stdout_bytes, limits.file_bytes)
 
 
@@ -88,6 +88,8 @@ class Sandbox:
     # -- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Start the zygote and wait for its greeting. Raises :class:`SandboxStartError`, after cleaning up,
+        when it cannot start, stays silent for :data:`START_TIMEOUT_S` or greets without this start's nonce."""
         nonce = secrets.token_hex(8)
         if self.isolation.tier == "bwrap":
             argv, cwd = bwrap_argv(self.isolation, nonce), None
@@ -127,6 +129,7 @@ class Sandbox:
             raise SandboxStartError(f"sandbox sent an unexpected greeting; log: {self.log_tail()}")
 
     async def close(self) -> None:
+        """Kill everything in the sandbox and remove its cgroup and working directory; safe to call twice."""
         process, self.process = self.process, None
         if process is not None:
             # Only killpg: asyncio's Process.kill() polls (and so reaps) a process that already
@@ -148,9 +151,11 @@ class Sandbox:
 
     @property
     def alive(self) -> bool:
+        """Whether the zygote has been started and has not exited."""
         return self.process is not None and self.process.returncode is None
 
     def log_tail(self) -> str:
+        """The last 2000 characters the zygote wrote to stderr, for error messages."""
         return b"".join(self._log).decode("utf-8", "replace")[-2000:]
 
     # -- protocol ----------------------------------------------------------------------------
@@ -242,6 +247,7 @@ class Sandbox:
             yield self._parse_run(payload)
 
     async def run_test(self, stdin: bytes) -> RawRun:
+        """Run one test on ``stdin``; raises :class:`SupervisorLost` when the sandbox fails to answer."""
         async with contextlib.aclosing(self.run_tests([stdin])) as runs:
             async for raw in runs:
                 return raw

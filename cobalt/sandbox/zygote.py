@@ -42,6 +42,7 @@ NO_PREIMPORT = frozenset({"this", "antigravity", "idlelib", "tkinter", "turtle",
 
 
 def read_exact(fd, n):
+    """Exactly ``n`` bytes read from ``fd``; raises ``EOFError`` when the stream ends first."""
     chunks = []
     while n:
         chunk = os.read(fd, min(n, 1 << 20))
@@ -53,18 +54,22 @@ def read_exact(fd, n):
 
 
 def write_all(fd, data):
+    """Write all of ``data`` to ``fd``, however many ``os.write`` calls that takes."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
 def send(fd, kind, payload=b""):
+    """Send one frame to the parent: its big-endian 4-byte length, the one-byte ``kind``, then ``payload``."""
     import struct
 
     write_all(fd, struct.pack(FRAME, len(payload) + 1) + kind + payload)
 
 
 def receive(fd):
+    """The parent's next message, a length-prefixed ``marshal`` frame; raises ``EOFError`` once the parent closed
+    the channel."""
     import struct
 
     (size,) = struct.unpack(FRAME, read_exact(fd, 4))
@@ -75,7 +80,8 @@ _prctl = []
 
 
 def prctl(option, value):
-    """prctl(2) through the bare ``_ctypes`` module: the ``ctypes`` package costs ~3 ms to import."""
+    """Call the prctl system call with ``option`` and ``value`` through the bare ``_ctypes`` module (the
+    ``ctypes`` package costs ~3 ms to import); True when the call succeeded."""
     try:
         if not _prctl:
             import _ctypes
@@ -148,6 +154,7 @@ class Quitter:
         return "Use %s() or Ctrl-D (i.e. EOF) to exit" % self.name
 
     def __call__(self, code=None):
+        """Close stdin and exit with ``code``, as ``site``'s version does."""
         try:
             sys.stdin.close()
         except Exception:
@@ -161,6 +168,8 @@ class Quitter:
 
 
 def source_line(filename, lineno, program_lines):
+    """Line ``lineno`` of ``filename``, stripped (the program's own lines for ``solution.py``); empty when it
+    cannot be read."""
     if filename == SOLUTION:
         lines = program_lines
     else:
@@ -175,6 +184,8 @@ def source_line(filename, lineno, program_lines):
 
 
 def exception_only(exc):
+    """The closing lines of a traceback: the exception's name (module-qualified outside builtins) and message,
+    after the offending line and a caret for a ``SyntaxError``."""
     name = type(exc).__qualname__
     module = type(exc).__module__
     if module not in ("builtins", "__main__"):
@@ -199,6 +210,10 @@ def exception_only(exc):
 
 
 def format_exception(exc, program_lines, seen=None):
+    """Python's traceback lines for ``exc``, its cause or context first, starting at the program's first frame.
+
+    ``seen`` holds the ids of exceptions already printed, so that a cycle of causes ends.
+    """
     seen = seen if seen is not None else set()
     seen.add(id(exc))
     lines = []
@@ -249,6 +264,8 @@ def imported_modules(code):
 
 
 def preimport(names):
+    """Import the named modules into the zygote so that every test inherits them; modules in
+    :data:`NO_PREIMPORT` or already loaded are skipped, and import failures are ignored."""
     for name in sorted(names):
         if name in NO_PREIMPORT or name in sys.modules:
             continue
@@ -259,6 +276,9 @@ def preimport(names):
 
 
 class Program:
+    """A program compiled once as ``solution.py``: its mode (``stdio`` or ``call``), function name, source lines
+    and the standard streams its test children use."""
+
     def __init__(self, request):
         self.mode = request["mode"]
         self.fn_name = request.get("fn_name")
@@ -269,6 +289,8 @@ class Program:
 
 
 def load(request):
+    """Compile the program of a ``load`` request and preimport the modules it needs. Returns ``(program, "")``,
+    or ``(None, error text)`` when it does not compile."""
     try:
         program = Program(request)
     except BaseException as exc:  # SyntaxError, ValueError (NUL byte), MemoryError, RecursionError
@@ -289,6 +311,8 @@ def load(request):
 
 
 def system_exit_code(exc):
+    """The exit status the interpreter gives ``SystemExit(code)``: 0 for None, an int modulo 256, else 1 after
+    printing ``code`` to stderr."""
     code = exc.code
     if code is None:
         return 0
@@ -324,6 +348,7 @@ def finish(code):
 
 
 def report_exception(exc, program):
+    """Write the traceback of an exception the program raised to stderr; at least its name when formatting fails."""
     try:
         sys.stderr.write("".join(format_exception(exc, program.lines)))
     except BaseException:
@@ -356,11 +381,14 @@ def standard_streams():
 
 
 def bind_standard_streams(streams):
+    """Make ``streams`` the program's ``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` (and their ``__std*__``)."""
     sys.stdin, sys.stdout, sys.stderr = streams
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
 
 
 def apply_limits(limits):
+    """Apply a test's rlimits to this child (never above a hard limit the host set) and raise the stack limit
+    for deep recursion."""
     import resource
 
     def cap(which, soft, hard=None):
@@ -386,6 +414,7 @@ def apply_limits(limits):
 
 
 def call_arguments(text):
+    """The arguments of a call-based test, one per non-blank line of ``text``: JSON, else a Python literal."""
     import json
 
     args = []
@@ -402,6 +431,8 @@ def call_arguments(text):
 
 
 def find_function(namespace, fn_name):
+    """What a call-based test calls: method ``fn_name`` of a new ``Solution()`` when the program defines one,
+    else its function ``fn_name``; raises ``NameError`` when there is neither."""
     solution = namespace.get("Solution")
     if isinstance(solution, type) and hasattr(solution, fn_name):
         return getattr(solution(), fn_name)
@@ -426,6 +457,8 @@ def write_return_value(value):
 
 
 def run_program(program, stdin_text):
+    """Run the program as ``__main__`` (in call mode, then call its function and write the return value to fd 3)
+    and return its exit status; an exception it raises goes to stderr as a traceback."""
     module = type(sys)("__main__")
     module.__file__ = SOLUTION
     module.__builtins__ = __builtins__
@@ -450,6 +483,8 @@ def run_program(program, stdin_text):
 
 
 def run_child(program, fds, limits):
+    """The forked child's whole life: bind the test's memfds to fds 0-2 (and 3 for a return value), apply
+    ``limits``, run the program and exit; it never returns. Exit status 125 means the set-up failed, not the program."""
     try:
         os.setpgid(0, 0)
         prctl(PR_SET_PDEATHSIG, _signal.SIGKILL)
@@ -476,6 +511,8 @@ def run_child(program, fds, limits):
 
 
 def children_of(pid, tasks=None):
+    """The direct children of process ``pid`` (of its threads ``tasks``, by default all of them); empty once it
+    is gone."""
     found = []
     try:
         tasks = tasks or os.listdir("/proc/%d/task" % pid)
@@ -491,6 +528,7 @@ def children_of(pid, tasks=None):
 
 
 def descendants():
+    """Every descendant of the zygote, nearest first."""
     # The zygote is single-threaded, and orphans are re-parented to it (a subreaper) before the
     # child's exit is reported: one read of its own children list usually shows nothing is left.
     me = os.getpid()
@@ -539,6 +577,7 @@ def wipe(path):
 
 
 def memfd(name, data=b""):
+    """A new in-memory file holding ``data``, positioned at its start."""
     fd = os.memfd_create(name, 0)
     if data:
         write_all(fd, data)
@@ -547,11 +586,14 @@ def memfd(name, data=b""):
 
 
 def read_capped(fd, cap):
+    """``(size, data)``: the full size of the file and at most its first ``cap`` bytes."""
     size = os.fstat(fd).st_size
     return size, os.pread(fd, min(size, cap), 0) if size else b""
 
 
 def read_head_tail(fd, cap):
+    """``(size, data)``: the whole file when it fits in ``cap`` bytes, else its first ``cap // 4`` bytes and its
+    last ``cap - cap // 4`` joined by a truncation marker."""
     size = os.fstat(fd).st_size
     if size <= cap:
         return size, os.pread(fd, size, 0) if size else b""
@@ -585,6 +627,9 @@ def wait_with_deadline(pid, wall_s):
 
 
 def run_test(program, request, control_out):
+    """Run one ``test`` request in a forked child and send the parent the ``T`` reply: the :data:`TEST_REPLY`
+    header, then the captured stdout, stderr and return value. Kills every descendant and wipes the working
+    directory before replying, so that nothing carries over to the next test."""
     import struct
 
     limits = request["limits"]
@@ -629,6 +674,8 @@ def run_test(program, request, control_out):
 
 
 def main():
+    """The zygote's life: lock itself down, greet the parent with the nonce, then serve ``load`` and ``test``
+    requests until the parent closes the channel (any other request ends the zygote with status 3)."""
     control_in, control_out = os.dup(0), os.dup(1)
     devnull = os.open("/dev/null", os.O_RDWR)
     os.dup2(devnull, 0)

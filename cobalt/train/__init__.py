@@ -1,12 +1,15 @@
-"""``cobalt.train``: train policies with Cobalt and the paper's baselines, export to verl, run the demo.
+"""``cobalt.train``: train a policy with Cobalt or one of the paper's baselines, or export to verl.
 
-* :func:`cobalt.train.grpo.train` — GRPO through TRL on a bandit dataset (``method="cobalt"``) or
-  on problem-only prompts (``"single_turn"``); :mod:`cobalt.train.online` adds the online
-  multi-turn baselines (``"multi_turn"``, ``"verpo"``).
-* :mod:`cobalt.train.kl` — the paper's k2 ("mse") KL estimator for TRL, version-guarded.
-* :class:`cobalt.train.config.TrainConfig` — every setting, with presets ``paper-8b``,
-  ``one-gpu`` and ``tiny-cpu``.
-* :mod:`cobalt.train.verl_export` — parquet, reward module and launch script for verl.
+* :func:`cobalt.train.trainer.train` (and :func:`~cobalt.train.trainer.build_trainer`): GRPO
+  through TRL for every method; the method is chosen from the table
+  :data:`cobalt.train.trainer.METHODS`.
+* :mod:`cobalt.train.cobalt`: the Cobalt method (bandit dataset rows, the reward TRL calls).
+* :mod:`cobalt.train.baselines`: single-turn GRPO, online multi-turn GRPO and VeRPO.
+* :class:`cobalt.train.config.TrainConfig`: every setting; presets ``paper-8b``, ``one-gpu`` and
+  ``tiny-cpu`` in ``cobalt/presets/train/``.
+* :mod:`cobalt.train.kl` (the paper's k2 KL for TRL) and :mod:`cobalt.train.prefix` (each group's
+  prompt scored once): mixins composed into TRL's trainer by the builder.
+* :mod:`cobalt.train.verl_export`: parquet, reward module and launch script for verl.
 
 Nothing here imports torch, transformers or TRL until a function that needs them runs.
 """

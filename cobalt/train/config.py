@@ -1,28 +1,32 @@
 """``TrainConfig``: every setting of a training run, loadable from YAML, overridable from the CLI.
 
-Defaults are the paper's recipe (paper-notes §2.5, engines.md §E.4), so a GPU user who sets only
-``model`` and ``dataset`` trains as the paper did. Named presets live in ``cobalt/train/configs/``:
+Defaults are the paper's recipe (docs/paper.md §2.5, docs/paper.md §A.4), so a GPU user who sets only
+``model`` and ``dataset`` trains as the paper did. Named presets live in ``cobalt/presets/train/``:
 ``paper-8b`` (the 8B recipe on 8 GPUs with vLLM), ``one-gpu`` (a small model on one GPU) and
-``tiny-cpu`` (the embedded demo). Precedence: field defaults < preset/YAML file < ``--set`` options.
+``tiny-cpu`` (the embedded demo). Precedence (:mod:`cobalt.config`): field defaults < preset <
+YAML file < ``--set`` options < flags.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from cobalt.jsonl import InputError, validate
+from cobalt.config import Settings
+from cobalt.jsonl import InputError
+from cobalt.sandbox.config import Limits
 
-PRESETS = Path(__file__).with_name("configs")
 Method = Literal["cobalt", "single_turn", "multi_turn", "verpo"]
+DEFAULT_LIMITS = Limits()
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(Settings):
+    """Every setting of ``cobalt train``: the paper's recipe by default."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    verb: ClassVar[str] = "train"
 
     # --- what to train ---------------------------------------------------------------------------
     model: str = Field("", description="Local model directory or hub id of the policy to train.")
@@ -36,23 +40,25 @@ class TrainConfig(BaseModel):
         description="cobalt: GRPO on partial trajectories; single_turn: problem-only prompts; multi_turn: online "
         "multi-turn GRPO; verpo: multi_turn with VeRPO's dense per-turn reward.",
     )
-    seed: int = 0
+    seed: int = Field(
+        0, description="Seed of the run: TRL's (sampling, data order) and the order of length-grouped batches."
+    )
 
-    # --- GRPO (paper-notes §2.5) ---------------------------------------------------------------------
+    # --- GRPO (docs/paper.md §2.5) ---------------------------------------------------------------------
     num_generations: int = Field(16, ge=2, description="Completions per prompt (rollout.n).")
-    temperature: float = Field(1.0, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    learning_rate: float = Field(1e-6, gt=0)
-    max_grad_norm: float = Field(1.0, gt=0)
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature of the training rollouts.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass of the training rollouts.")
+    learning_rate: float = Field(1e-6, gt=0, description="Peak learning rate of the optimizer.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm (grad_clip).")
     epsilon: float = Field(0.2, ge=0, description="Lower clip ratio.")
     epsilon_high: float = Field(0.4, ge=0, description="Upper clip ratio (clip-higher).")
     beta: float = Field(1e-4, ge=0, description="KL coefficient.")
     kl_estimator: Literal["k2", "k3"] = Field("k2", description="k2 = verl's 'mse' (the paper); k3 = TRL's own.")
     loss_type: Literal["dapo", "grpo", "bnpo", "dr_grpo"] = Field("dapo", description="dapo = token-mean, as verl.")
     scale_rewards: Literal["group", "batch", "none"] = Field("group", description="Group std scaling (the paper).")
-    max_completion_length: int = Field(6144, ge=1)
+    max_completion_length: int = Field(6144, ge=1, description="Most tokens sampled per completion (per turn online).")
     max_prompt_tokens: int = Field(10_000, ge=1, description="Longer chat-templated prompts are dropped first.")
-    num_train_epochs: float = Field(2.0, gt=0)
+    num_train_epochs: float = Field(2.0, gt=0, description="Passes over the dataset (total_epochs).")
     max_steps: int = Field(-1, description="Stop after this many optimizer steps (-1: run the epochs).")
     prompts_per_step: int = Field(128, ge=1, description="Prompts per generation batch (train_batch_size).")
     prompts_per_update: int = Field(64, ge=1, description="Prompts per optimizer step (ppo_mini_batch_size).")
@@ -72,27 +78,39 @@ class TrainConfig(BaseModel):
         "2.3-4.9x faster on the demo's prompts. Applies to one process without gradient checkpointing; TRL's "
         "path elsewhere (cobalt.train.prefix).",
     )
-    use_cpu: bool = False
+    use_cpu: bool = Field(False, description="Train on the CPU even where a GPU is present.")
     bf16: bool | Literal["auto"] = Field(
         True, description="Mixed precision. 'auto': on a GPU where supported, on a CPU where bf16 is native."
     )
-    gradient_checkpointing: bool = True
-    use_vllm: bool = False
-    vllm_mode: Literal["colocate", "server"] = "colocate"
-    vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1)
-    vllm_tensor_parallel_size: int = Field(1, ge=1)
+    gradient_checkpointing: bool = Field(True, description="Recompute activations in the backward pass (less memory).")
+    use_vllm: bool = Field(
+        False, description="Generate with vLLM (TRL's integration; extra [vllm]) instead of transformers."
+    )
+    vllm_mode: Literal["colocate", "server"] = Field(
+        "colocate", description="colocate: vLLM shares the training GPUs; server: a separate `trl vllm-serve` process."
+    )
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="Share of GPU memory vLLM may take.")
+    vllm_tensor_parallel_size: int = Field(1, ge=1, description="GPUs per vLLM model replica.")
     vllm_importance_sampling_correction: bool = Field(
         False, description="The reference (verl 0.5) had no train/inference mismatch correction; TRL's default is on."
     )
-    report_to: list[str] = Field(default_factory=lambda: ["tensorboard"])
-    logging_steps: int = Field(1, ge=1)
+    report_to: list[str] = Field(
+        default_factory=lambda: ["tensorboard"], description="Logging integrations of the trainer (empty: none)."
+    )
+    logging_steps: int = Field(1, ge=1, description="Log metrics every this many optimizer steps.")
     save_steps: int = Field(10, ge=1, description="The reference saved every 10 steps.")
-    save_total_limit: int | None = None
+    save_total_limit: int | None = Field(
+        None, ge=1, description="Checkpoints kept (the oldest are deleted); none: all."
+    )
 
-    # --- reward and sandbox (paper-notes §2.6, §6) -----------------------------------------------------
+    # --- reward and sandbox (docs/paper.md §2.6, §6) -----------------------------------------------------
     require_think: bool = Field(True, description="Reasoning models: require one </think> and score think length.")
-    reward_cpu_s: float = Field(4.0, gt=0, description="CPU seconds per test when scoring completions.")
-    reward_memory_mb: int = Field(1024, ge=64)
+    reward_cpu_s: float = Field(
+        DEFAULT_LIMITS.cpu_s, gt=0, description="CPU seconds per test when scoring completions."
+    )
+    reward_memory_mb: int = Field(
+        DEFAULT_LIMITS.memory_mb, ge=64, description="Memory per test when scoring completions."
+    )
 
     # --- online multi-turn baselines -----------------------------------------------------------------------
     turns: int = Field(3, ge=1, description="Programs per online rollout (turn 0 plus repairs).")
@@ -145,47 +163,3 @@ class TrainConfig(BaseModel):
             "gradient_accumulation_steps": accumulation,
             "steps_per_generation": accumulation * (self.prompts_per_step // self.prompts_per_update),
         }
-
-    # --- loading --------------------------------------------------------------------------------------------
-
-    @classmethod
-    def load(cls, source: str | None = None, overrides: list[str] | None = None) -> TrainConfig:
-        """A preset name or YAML path, then ``key=value`` overrides (values parsed as YAML)."""
-        data: dict[str, Any] = {}
-        if source:
-            data = read_yaml(resolve_preset(source))
-            validate(cls, data, source)  # a bad file is reported as the file's fault ...
-        for item in overrides or []:
-            key, sep, value = item.partition("=")
-            if not sep or key not in cls.model_fields:
-                raise InputError("--set", f"{item!r} is not KEY=VALUE with KEY a TrainConfig field")
-            data[key] = yaml.safe_load(value)
-        return validate(cls, data, "--set" if overrides else source or "--set")  # ... a bad override as --set's
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(), sort_keys=False)
-
-
-def resolve_preset(source: str) -> Path:
-    path = Path(source)
-    if path.is_file():
-        return path
-    preset = PRESETS / f"{source}.yaml"
-    if preset.is_file():
-        return preset
-    names = ", ".join(sorted(p.stem for p in PRESETS.glob("*.yaml")))
-    raise InputError(source, f"no such file or preset (presets: {names})")
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(path, f"invalid YAML ({err})", line=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict):
-        raise InputError(path, "a training config must be a mapping of settings")
-    unknown = sorted(set(data) - set(TrainConfig.model_fields))
-    if unknown:
-        raise InputError(path, "unknown setting(s): " + ", ".join(unknown), field=unknown[0])
-    return data

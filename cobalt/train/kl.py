@@ -1,7 +1,7 @@
 """The k2 ("mse") KL estimator for TRL's GRPOTrainer, which only has k3.
 
 The paper's recipe uses verl's ``kl_loss_type=mse``: per token ``0.5 * (log π(y) − log π_ref(y))²``
-(paper-notes §2.5). TRL computes the k3 estimator inline in ``GRPOTrainer._compute_loss``. Rather
+(docs/paper.md §2.5). TRL computes the k3 estimator inline in ``GRPOTrainer._compute_loss``. Rather
 than copying that 200-line private method, :class:`K2KLMixin` runs it with ``beta = 0`` (so it
 returns the policy loss alone), captures the per-token log-probabilities it computed, and adds
 ``beta ×`` the k2 term aggregated exactly as TRL aggregates the policy loss for the configured
@@ -29,6 +29,8 @@ def k2_per_token(per_token_logps, ref_per_token_logps):
 
 
 def check_trl_version(version: str) -> None:
+    """Raise RuntimeError unless TRL ``version`` is one the k2 estimator was verified against, or
+    ``COBALT_ALLOW_UNTESTED_TRL=1`` is set."""
     low, high = TESTED_TRL
     if not trl_version_tested(version) and os.environ.get("COBALT_ALLOW_UNTESTED_TRL") != "1":
         raise RuntimeError(
@@ -94,27 +96,7 @@ class K2KLMixin:
 
 
 def trl_version_tested(version: str) -> bool:
+    """Whether TRL ``version`` (``major.minor...``) lies in the tested range :data:`TESTED_TRL`."""
     major, minor = (int(part) for part in version.split(".")[:2])
     low, high = TESTED_TRL
     return low <= (major, minor) < high
-
-
-def grpo_trainer_class(kl_estimator: str = "k3", share_prompts: bool = False):
-    """The trainer class to instantiate: TRL's own, with the k2 mixin for k2 and the prompt-sharing
-    mixin (:mod:`cobalt.train.prefix`, an optimisation, so skipped on an untested TRL) when asked."""
-    import trl
-    from trl import GRPOTrainer
-
-    from cobalt.train.prefix import PromptSharingMixin
-
-    if kl_estimator not in ("k2", "k3"):
-        raise ValueError(f"kl_estimator must be 'k2' or 'k3', not {kl_estimator!r}")
-    mixins: list[type] = []
-    if kl_estimator == "k2":
-        check_trl_version(trl.__version__)
-        mixins.append(K2KLMixin)
-    if share_prompts and trl_version_tested(trl.__version__):
-        mixins.append(PromptSharingMixin)
-    if not mixins:
-        return GRPOTrainer
-    return type("CobaltGRPOTrainer", (*mixins, GRPOTrainer), {})

@@ -2,7 +2,7 @@
 
 verl trains the paper's 8B recipe efficiently on GPUs (the reference release is built on verl
 0.5), but it cannot run on a CPU and it pins versions that clash with TRL 1.x, so Cobalt writes
-files for it instead of importing it (engines.md §B, §E.1):
+files for it instead of importing it (docs/paper.md §A.2, §A.3):
 
 * ``train.parquet`` / ``val.parquet``: columns ``data_source``, ``prompt`` (messages), ``ability``,
   ``reward_model`` (``{"style": "rule", "ground_truth": <tests JSON>}``) and ``extra_info``
@@ -10,7 +10,8 @@ files for it instead of importing it (engines.md §B, §E.1):
   ``comparator``);
 * ``cobalt_verl_reward.py``: ``async def compute_score(data_source, solution_str, ground_truth,
   extra_info=None, **kwargs) -> dict`` with the ``score`` and the reward's parts, computed by
-  :mod:`cobalt.reward` on Cobalt's sandbox (binary on the validation split);
+  :func:`cobalt.reward.score_breakdown` on Cobalt's sandbox with the reward's limits (binary on the
+  validation split);
 * ``run_verl.sh``: ``python -m verl.trainer.main_ppo`` with the paper's settings (verl 0.9 keys).
 """
 
@@ -20,55 +21,84 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from cobalt.train.grpo import read_bandit_rows
+from pydantic import ConfigDict, Field
+
+from cobalt.bandit import read_examples
+from cobalt.config import Settings
+from cobalt.records import BanditExample
+from cobalt.sandbox.config import Limits
 
 DATA_SOURCE = "cobalt"
+
+
+class VerlExportConfig(Settings):
+    """Settings of ``cobalt export verl``: what the launch script trains and how the reward scores."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    verb: ClassVar[str] = "export"
+
+    model: str = Field("Qwen/Qwen3-8B", description="The policy the launch script trains (the paper's Qwen3-8B).")
+    require_think: bool = Field(True, description="The model thinks: the reward requires one </think>.")
+    cpu_s: float = Field(Limits().cpu_s, gt=0, description="CPU seconds per test in the reward.")
+
 
 REWARD_MODULE = '''"""verl reward for Cobalt, written by `cobalt export verl`. verl calls `compute_score` for each
 response; it runs the program on the problem's tests in Cobalt's sandbox and returns the Cobalt
 reward (binary on the validation split) with its parts for logging."""
 
 import asyncio
+import atexit
+import functools
 import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-from cobalt.reward import score_batch_async
-from cobalt.sandbox import Executor, Limits, SandboxConfig
+from cobalt.reward import RewardOptions, reward_executor, score_breakdown
 
 REQUIRE_THINK = os.environ.get("COBALT_REQUIRE_THINK", "{require_think}") == "1"
-_executors = {{}}
+_shared = {{}}
+_lock = threading.Lock()
 
 
-def _executor():
-    """One sandbox executor per event loop (verl may run several)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _executors:
-        limits = Limits(cpu_s=float(os.environ.get("COBALT_TEST_CPU_S", "{cpu_s}")))
-        _executors[loop] = Executor(SandboxConfig(limits=limits))
-    return _executors[loop]
+def _sandbox():
+    """One sandbox executor for the process (its programs run concurrently from any thread), made on
+    first use, and threads enough to keep its workers busy while verl awaits many responses."""
+    with _lock:
+        if not _shared:
+            executor = reward_executor(cpu_s=float(os.environ.get("COBALT_TEST_CPU_S", "{cpu_s}")))
+            atexit.register(executor.close)
+            _shared["executor"] = executor
+            _shared["threads"] = ThreadPoolExecutor(max_workers=2 * executor.executor.config.workers)
+    return _shared["executor"], _shared["threads"]
 
 
 async def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
     extra_info = extra_info or {{}}
+    executor, threads = _sandbox()
     tests = json.loads(ground_truth) if isinstance(ground_truth, str) else ground_truth
-    (breakdown,) = await score_batch_async(
+    options = RewardOptions(
+        validation=extra_info.get("split") == "val", require_think=kwargs.get("require_think", REQUIRE_THINK)
+    )
+    scoring = functools.partial(
+        score_breakdown,
         [solution_str],
         [tests],
         [float(extra_info.get("prev_best_pass_rate") or 0.0)],
-        executor=_executor(),
-        comparators=[extra_info.get("comparator")],
-        validation=extra_info.get("split") == "val",
-        require_think=kwargs.get("require_think", REQUIRE_THINK),
+        comparators=[extra_info.get("comparator") or None],
+        options=options,
+        executor=executor,
     )
+    (breakdown,) = await asyncio.get_running_loop().run_in_executor(threads, scoring)
     result = {{"score": breakdown.reward}}
     result.update({{name.split("/", 1)[1]: value for name, value in breakdown.metrics().items()}})
     return result
 '''
 
 LAUNCH_SCRIPT = """#!/usr/bin/env bash
-# verl launch with the paper's recipe (paper-notes §2.5), written by `cobalt export verl`.
+# verl launch with the paper's recipe (docs/paper.md §2.5), written by `cobalt export verl`.
 # Needs verl 0.9 with vLLM in its own environment (pip install 'cobalt-rl[verl]' 'verl[vllm]'),
 # and Cobalt importable there. Multi-node: `ray start` on every node, then submit with
 # `ray job submit ... -- bash run_verl.sh trainer.nnodes=N`.
@@ -119,50 +149,46 @@ python3 -m verl.trainer.main_ppo \\
 """
 
 
-def verl_row(row: dict[str, Any], index: int, split: str) -> dict[str, Any]:
+def verl_row(example: BanditExample, index: int, split: str) -> dict[str, Any]:
     """One bandit example in verl's dataset schema."""
     return {
         "data_source": DATA_SOURCE,
-        "prompt": [{"role": m["role"], "content": m["content"]} for m in row["prompt"]],
+        "prompt": [{"role": m.role, "content": m.content} for m in example.prompt],
         "ability": "code",
-        "reward_model": {"style": "rule", "ground_truth": json.dumps(row["tests"])},
+        "reward_model": {"style": "rule", "ground_truth": json.dumps(example.tests.model_dump())},
         "extra_info": {
             "index": index,
             "split": split,
-            "prev_best_pass_rate": float(row.get("prev_best_pass_rate") or 0.0),
-            "problem_id": str(row.get("problem_id", "")),
-            "turn": int(row.get("turn", 0)),
-            "perturbed": bool(row.get("perturbed", False)),
-            "comparator": row.get("comparator") or "",
+            "prev_best_pass_rate": example.prev_best_pass_rate,
+            "problem_id": example.problem_id,
+            "turn": example.turn,
+            "perturbed": example.perturbed,
+            "comparator": example.comparator or "",
         },
     }
 
 
 def export_verl(
-    train: str | Path,
-    out: str | Path,
-    *,
-    val: str | Path | None = None,
-    model: str = "Qwen/Qwen3-8B",
-    require_think: bool = True,
-    cpu_s: float = 4.0,
+    train: str | Path, out: str | Path, *, val: str | Path | None = None, **settings: Any
 ) -> dict[str, int]:
-    """Write verl's files into ``out``; returns the number of rows per split."""
+    """Write verl's files into ``out``; returns the number of rows per split. ``settings`` are
+    :class:`VerlExportConfig` fields (``model``, ``require_think``, ``cpu_s``), or ``config=`` one."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    config = settings.pop("config", None) or VerlExportConfig(**settings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for split, source in (("train", train), ("val", val or train)):
-        rows = [verl_row(row, i, split) for i, row in enumerate(read_bandit_rows(source))]
+        rows = [verl_row(example, i, split) for i, example in enumerate(read_examples(source))]
         pq.write_table(pa.Table.from_pylist(rows), out / f"{split}.parquet")
         counts[split] = len(rows)
     (out / "cobalt_verl_reward.py").write_text(
-        REWARD_MODULE.format(require_think="1" if require_think else "0", cpu_s=cpu_s)
+        REWARD_MODULE.format(require_think="1" if config.require_think else "0", cpu_s=config.cpu_s)
     )
     script = out / "run_verl.sh"
-    script.write_text(LAUNCH_SCRIPT.format(model=model))
+    script.write_text(LAUNCH_SCRIPT.format(model=config.model))
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return counts
 

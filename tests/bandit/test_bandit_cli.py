@@ -120,8 +120,8 @@ def test_help_shows_examples(capsys) -> None:
 
 
 def test_the_project_bpe_tokenizer_measures_prompts(files, tmp_path, trajectories) -> None:
-    from cobalt.bandit import load_tokenizer, prompt_token_counter
-    from cobalt.tiny_model import build_tokenizer
+    from cobalt.demo.tiny_model import build_tokenizer
+    from cobalt.tokenizer import load_tokenizer, prompt_token_counter
 
     build_tokenizer(["def f(x):\n    return x + 1\n"] * 50, vocab_size=300).save_pretrained(tmp_path / "bpe")
     tokenizer = load_tokenizer(tmp_path / "bpe")

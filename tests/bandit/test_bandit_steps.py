@@ -1,4 +1,4 @@
-"""Each builder step on its own, against values worked out by hand (paper-notes §2.2–§2.4)."""
+"""Each builder step on its own, against values worked out by hand (docs/paper.md §2.2–§2.4)."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_stop_when_two_feedbacks_report_all_public_tests_passed(make_trajectory)
 
 @pytest.mark.parametrize(("limit", "attempts"), [(27, []), (28, [1]), (43, [1]), (44, [1, 2]), (60, [1, 2, 3])])
 def test_stop_at_the_token_limit(limit: int, attempts: list[int], make_trajectory, tokenizer_dir) -> None:
-    from cobalt.bandit import load_tokenizer, prompt_token_counter
+    from cobalt.tokenizer import load_tokenizer, prompt_token_counter
 
     traj = make_trajectory("p1", 2, [(0, 0.0), (1, 0.5), (2, 1.0)])  # prompts of 28, 44 and 60 tokens
     count = prompt_token_counter(load_tokenizer(tokenizer_dir))

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from cobalt.cli.main import main
-from cobalt.train.config import PRESETS, TrainConfig
+from cobalt.config import preset_names
+from cobalt.train.config import TrainConfig
 
 
 def cobalt(capsys, *argv: str) -> tuple[int, str, str]:
@@ -54,8 +55,8 @@ def test_a_bad_set_option_exits_2(capsys):
 def test_an_unknown_preset_exits_2_listing_the_presets(capsys):
     code, _, err = cobalt(capsys, "train", "--config", "tiny-gpu")
     assert code == 2 and "tiny-gpu" in err
-    for path in PRESETS.glob("*.yaml"):
-        assert path.stem in err
+    for name in preset_names("train"):
+        assert name in err
 
 
 @pytest.mark.parametrize("missing", ["model", "dataset"])
@@ -81,5 +82,5 @@ def test_help_names_every_preset(capsys):
     assert exited.value.code == 0
     text = capsys.readouterr().out
     assert "--config" in text and "--set" in text and "--print-config" in text
-    for path in PRESETS.glob("*.yaml"):
-        assert path.stem in text
+    for name in preset_names("train"):
+        assert name in text

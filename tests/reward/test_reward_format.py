@@ -12,7 +12,14 @@ import time
 
 import pytest
 
-from cobalt.reward import count_tokens, extract_code, has_repetition, parse_completion, reward_from_pass_rate
+from cobalt.reward import (
+    RewardOptions,
+    count_tokens,
+    extract_code,
+    has_repetition,
+    parse_completion,
+    reward_from_pass_rate,
+)
 
 
 def words(n: int, stem: str = "w") -> str:
@@ -85,7 +92,7 @@ def test_format_violations(text: str, require_think: bool, violation: str | None
     assert parsed.violation == violation
     assert parsed.code is not None  # every one of them still has code to run...
     expected = 1.0 if violation is None else 1.0 - 0.9  # ...so its reward is the tier plus -0.9
-    reward = reward_from_pass_rate(text, 1.0, 0.0, require_think=require_think).reward
+    reward = reward_from_pass_rate(text, 1.0, 0.0, RewardOptions(require_think=require_think)).reward
     assert reward == pytest.approx(expected, abs=1e-12)
 
 
@@ -143,7 +150,9 @@ def test_count_tokens_sources(word_tokenizer) -> None:
 )
 def test_length_limits_when_the_attempt_is_not_negative(think, code, explanation, expected, word_tokenizer) -> None:
     text = completion(think, code, explanation)
-    assert reward_from_pass_rate(text, 1.0, 0.0, tokenizer=word_tokenizer).reward == pytest.approx(expected, abs=1e-12)
+    assert reward_from_pass_rate(text, 1.0, 0.0, RewardOptions(tokenizer=word_tokenizer)).reward == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 # Negative running reward (p = 0, b = 0: -0.1): shaping bonus and -0.1 per broken limit.
@@ -165,7 +174,9 @@ def test_length_limits_when_the_attempt_is_not_negative(think, code, explanation
     ],
 )
 def test_shaping_of_failed_attempts(think, code, explanation, fmt, word_tokenizer) -> None:
-    parts = reward_from_pass_rate(completion(think, code, explanation), 0.0, 0.0, tokenizer=word_tokenizer)
+    parts = reward_from_pass_rate(
+        completion(think, code, explanation), 0.0, 0.0, RewardOptions(tokenizer=word_tokenizer)
+    )
     assert parts.format == pytest.approx(fmt, abs=1e-12)
     assert parts.reward == pytest.approx(-0.1 + fmt, abs=1e-12)
 
@@ -179,11 +190,14 @@ def test_fallback_token_count_at_the_think_limit() -> None:
 def test_models_that_do_not_think(word_tokenizer) -> None:
     text = words(1024) + "\n```python\nprint(1)\n```"
     # The preamble is response, not thinking: no </think> rule, no bonus for a failed attempt.
-    parts = reward_from_pass_rate(text, 0.0, 0.0, require_think=False, tokenizer=word_tokenizer)
+    parts = reward_from_pass_rate(text, 0.0, 0.0, RewardOptions(require_think=False, tokenizer=word_tokenizer))
     assert (parts.violation, parts.format, parts.reward) == (None, 0.0, -0.1)
-    assert reward_from_pass_rate(text, 0.0, 0.0, require_think=True).violation == "missing </think>"
+    assert reward_from_pass_rate(text, 0.0, 0.0, RewardOptions(require_think=True)).violation == "missing </think>"
     long = words(2042) + "\n```python\nprint(1)\n```"  # response 2042 + 7 = 2049 tokens
-    assert reward_from_pass_rate(long, 0.0, 0.0, require_think=False, tokenizer=word_tokenizer).format == -0.1
+    assert (
+        reward_from_pass_rate(long, 0.0, 0.0, RewardOptions(require_think=False, tokenizer=word_tokenizer)).format
+        == -0.1
+    )
 
 
 def test_code_only_inside_thinking_is_no_code() -> None:

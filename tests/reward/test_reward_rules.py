@@ -1,4 +1,4 @@
-"""The reward's arithmetic, branch by branch, against hand-computed values (paper-notes §2.6).
+"""The reward's arithmetic, branch by branch, against hand-computed values (docs/paper.md §2.6).
 
 The completion used here is well formed with an empty think part and no explanation, so its
 format term is exactly 0 in both branches (0.075 * tanh(0) = 0, no keywords): each expected value
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from cobalt.reward import correctness_reward, improved_reward, reward_from_pass_rate
+from cobalt.reward import RewardOptions, correctness_reward, improved_reward, reward_from_pass_rate
+
+VALIDATION = RewardOptions(validation=True)
 
 CLEAN = "</think>\n```python\nprint(1)\n```"
 BROKEN = "</think>\n```python\nprint(1)\n```\n```python\nprint(2)\n```"  # two python blocks: -0.9
@@ -96,7 +98,7 @@ def test_rewards_stay_in_range_on_a_grid() -> None:
 def test_no_code() -> None:
     parts = reward_from_pass_rate("I cannot solve this.", None, 0.5)
     assert (parts.reward, parts.pass_rate, parts.format) == (-1.0, None, 0.0)
-    assert reward_from_pass_rate("I cannot solve this.", None, 0.5, validation=True).reward == 0.0
+    assert reward_from_pass_rate("I cannot solve this.", None, 0.5, VALIDATION).reward == 0.0
 
 
 @pytest.mark.parametrize(
@@ -111,7 +113,7 @@ def test_no_code() -> None:
     ],
 )
 def test_validation_is_binary(completion: str, p: float, b: float, expected: float) -> None:
-    assert reward_from_pass_rate(completion, p, b, validation=True).reward == expected
+    assert reward_from_pass_rate(completion, p, b, VALIDATION).reward == expected
 
 
 def test_previous_best_out_of_range_is_refused() -> None:

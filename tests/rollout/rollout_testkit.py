@@ -18,8 +18,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cobalt.config import build_config
 from cobalt.records import Problem
-from cobalt.rollout import RolloutConfig, build_config
+from cobalt.rollout import RolloutConfig
 
 Respond = Callable[[list[dict[str, Any]], int], list[str]]
 
@@ -187,4 +188,4 @@ def rollout_config(**overrides: Any) -> RolloutConfig:
     """A small rollout: 3 samples, 2 repair turns, 1 s per test."""
     values = {"sampling.n": 3, "turns": 2, "sampling.max_new_tokens": 16, "sandbox.cpu_s": 1.0}
     values.update(overrides)
-    return build_config(RolloutConfig, overrides=values)
+    return build_config(RolloutConfig, flags=values)

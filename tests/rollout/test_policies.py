@@ -9,7 +9,8 @@ import pytest
 from rollout_testkit import ChatServer
 
 from cobalt.records import Message
-from cobalt.rollout.policy import PolicyConfig, PolicyError, SamplingParams, make_policy, require
+from cobalt.rollout.engines import make_policy
+from cobalt.rollout.policy import PolicyConfig, PolicyError, SamplingParams, require
 
 
 def conversation(text: str) -> list[Message]:

@@ -18,7 +18,7 @@ from cobalt.cli.main import build_parser, main
 from cobalt.cli.rollout_cmd import load_config
 from cobalt.jsonl import InputError, read_records
 from cobalt.records import Trajectory
-from cobalt.rollout import PRESETS, RolloutConfig
+from cobalt.rollout import RolloutConfig
 
 
 def parse(*argv: str):
@@ -26,7 +26,7 @@ def parse(*argv: str):
 
 
 def test_defaults_and_presets_are_the_papers_settings():
-    """paper-notes §2.1, §4, §6: 16 samples at T 0.6 / top-p 0.95, 6144 new tokens, 8 repair turns to
+    """docs/paper.md §2.1, §4, §6: 16 samples at T 0.6 / top-p 0.95, 6144 new tokens, 8 repair turns to
     evaluate and 2 to collect, 4 s and 1 GB per test, 6000 characters per stored reasoning turn."""
     default = RolloutConfig()
     assert (default.sampling.n, default.sampling.temperature, default.sampling.top_p) == (16, 0.6, 0.95)
@@ -36,7 +36,7 @@ def test_defaults_and_presets_are_the_papers_settings():
     assert load_config(parse("--preset", "paper-collect")).turns == 2
     thinking = load_config(parse("--preset", "paper-eval-thinking"))
     assert thinking.reasoning and thinking.policy.chat_template_kwargs == {"enable_thinking": True}
-    assert set(PRESETS) >= {"paper-eval", "paper-collect", "tiny-cpu"}
+    assert set(RolloutConfig.presets()) >= {"paper-eval", "paper-collect", "tiny-cpu"}
 
 
 def test_flags_override_the_yaml_file_which_overrides_the_preset(tmp_path):

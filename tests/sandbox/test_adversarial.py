@@ -1,4 +1,4 @@
-"""Hostile programs (sandbox-design.md §6.4): each gets the right verdict, the host is untouched,
+"""Hostile programs (docs/paper.md §B.3): each gets the right verdict, the host is untouched,
 no process survives (checked after every test by the folder's autouse fixture), and the executor
 keeps serving. Programs report what they could do by printing a word; the expected output is the
 word a safe sandbox produces, so ``AC`` means "the attack failed in the expected way"."""

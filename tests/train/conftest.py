@@ -11,7 +11,7 @@ import pytest
 def model_dir(tmp_path_factory):
     """A two-layer model of a few thousand parameters with its tokenizer, for tests that drive
     TRL's ``GRPOTrainer`` internals directly (the k2 KL term, shared-prompt scoring)."""
-    from cobalt.tiny_model import TinyModelConfig, build_tiny_model_dir
+    from cobalt.demo.tiny_model import TinyModelConfig, build_tiny_model_dir
 
     path = tmp_path_factory.mktemp("grpo-model")
     shape = TinyModelConfig(

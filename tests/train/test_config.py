@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from cobalt.config import preset_names, preset_path
 from cobalt.hardware import ENV_OVERRIDE, cpu_has_fast_bf16
 from cobalt.jsonl import InputError
-from cobalt.train.config import PRESETS, TrainConfig
-from cobalt.train.grpo import uses_bf16
+from cobalt.train.config import TrainConfig
+from cobalt.train.trainer import uses_bf16
 
-PRESET_FILES = sorted(PRESETS.glob("*.yaml"))
+PRESET_FILES = [preset_path("train", name) for name in preset_names("train")]
 
 
 def write(tmp_path, text: str, name: str = "run.yaml"):

@@ -8,7 +8,8 @@ import pytest
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
 
-from cobalt.train.kl import K2KLMixin, check_trl_version, grpo_trainer_class, k2_per_token  # noqa: E402
+from cobalt.train.kl import K2KLMixin, check_trl_version, k2_per_token  # noqa: E402
+from cobalt.train.trainer import grpo_trainer_class  # noqa: E402
 
 BETA = 0.3
 

@@ -9,8 +9,9 @@ torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
 
 from cobalt.train import prefix  # noqa: E402
-from cobalt.train.kl import K2KLMixin, grpo_trainer_class  # noqa: E402
+from cobalt.train.kl import K2KLMixin  # noqa: E402
 from cobalt.train.prefix import PromptSharingMixin  # noqa: E402
+from cobalt.train.trainer import grpo_trainer_class  # noqa: E402
 
 GROUP = 3
 COMPLETION = 7

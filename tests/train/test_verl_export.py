@@ -62,7 +62,7 @@ def test_reward_module_scores_like_cobalt(exported):
 
     right, half, missing = asyncio.run(main())
     assert right["score"] == 1.0 and right["pass_rate"] == 1.0
-    # pass rate 0.5 = the previous best: no gain, so the tier is replaced by -0.1 (paper-notes §2.6)
+    # pass rate 0.5 = the previous best: no gain, so the tier is replaced by -0.1 (docs/paper.md §2.6)
     assert half["score"] == pytest.approx(-0.1) and half["pass_rate"] == 0.5
     assert missing["score"] == -1.0
 
