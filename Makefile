@@ -1,19 +1,22 @@
 # Two commands matter: `make demo` (the embedded default) and `make test` (the whole suite).
 # Each builds .venv on first use. TORCH pins the CPU build found on our machines' local wheel
-# cache; on a GPU host run `make TORCH=torch demo` to get the normal build.
+# cache; on a GPU host run `make TORCH=torch demo` to get the normal build. CONSTRAINTS pins every
+# other library to the versions the demo was measured with (Python 3.11); `make CONSTRAINTS= ...`
+# resolves freely instead.
 
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
+CONSTRAINTS ?= constraints.txt
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[dev]"
 	touch $@
 
 demo: $(VENV)/.installed

@@ -1,10 +1,13 @@
-"""The CPU bf16 probe that decides whether the demo's GRPO and generation autocast to bf16."""
+"""The CPU bf16 probe that decides whether the demo's GRPO and generation autocast to bf16, and the
+portable numerics that make a CPU model's training compute the same bits on every machine."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from cobalt.hardware import ENV_OVERRIDE, cpu_flags, cpu_has_fast_bf16
+from cobalt.hardware import ENV_OVERRIDE, PORTABLE_NUMERICS, cpu_flags, cpu_has_fast_bf16
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +44,44 @@ def test_the_environment_forces_the_answer(monkeypatch, forced):
 def test_without_an_override_the_answer_follows_the_flags(monkeypatch):
     monkeypatch.delenv(ENV_OVERRIDE, raising=False)
     assert cpu_has_fast_bf16() == bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+# --- portable numerics -------------------------------------------------------------------------------
+
+TRAIN_A_LITTLE = """
+import hashlib, os, sys
+from cobalt.hardware import use_portable_numerics
+pinned = use_portable_numerics() if sys.argv[1] == "portable" else False
+import torch
+torch.set_num_threads(int(sys.argv[2]))
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(192, 512), torch.nn.GELU(), torch.nn.Linear(512, 192))
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+data = torch.randn(2048, 192)
+for _ in range(5):
+    loss = (model(data) - data.flip(1)).pow(2).mean()
+    optimizer.zero_grad(); loss.backward(); optimizer.step()
+weights = b"".join(p.detach().numpy().tobytes() for p in model.parameters())
+print(pinned, torch.backends.cpu.get_cpu_capability(), hashlib.sha256(weights).hexdigest())
+"""
+
+
+def train_a_little(numerics: str, threads: int) -> tuple[str, str, str]:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMERICS}
+    done = subprocess.run(
+        [sys.executable, "-c", TRAIN_A_LITTLE, numerics, str(threads)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    pinned, capability, digest = done.stdout.split()
+    return pinned, capability, digest
+
+
+@pytest.mark.skipif("avx2" not in cpu_flags(), reason="the portable kernels are AVX2's")
+def test_portable_numerics_pin_the_kernels_and_make_training_independent_of_the_thread_count():
+    first = train_a_little("portable", 1)
+    assert first[:2] == ("True", "AVX2")
+    # (on the CPU this was written on, the native kernels give other bits with 1 and 2 threads)
+    assert train_a_little("portable", 2) == first  # the same bits whatever the core count

@@ -58,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
         from cobalt.demo.pipeline import DemoRun
 
         config = load_settings(args, DemoConfig, args.settings)
-        report = DemoRun(args.out, config).run()
+        DemoRun(args.out, config).run()
     except SandboxUnavailable as err:
         print(f"cobalt demo: {err}", file=sys.stderr)
         return 1
-    return 0 if report["beats_base_beyond_seed_spread"] else 1
+    return 0  # every stage ran; the verdict is printed (the learning claim is benchmarks/demo_seeds.py's exit status)
 
 
 def _executor_tour(args: argparse.Namespace) -> int:

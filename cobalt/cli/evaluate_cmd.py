@@ -65,12 +65,26 @@ def run(args: argparse.Namespace) -> int:
     if len(summaries) > 1:
         print()
         print(format_comparison(summaries))
+        for other in summaries[1:]:
+            _print_paired(summaries[0], other)
     json_out = Path(config.json_out) if config.json_out else run_file.with_name(run_file.stem + ".eval.json")
     write_json(summaries, json_out)
     print(f"summary: {json_out}", file=sys.stderr)
     if config.plot:
         print(f"plot: {plot_pass_at_1(summaries, config.plot, config.title)}", file=sys.stderr)
     return 0
+
+
+def _print_paired(base, other) -> None:
+    """The paired change of ``other`` against ``base``, when both cover the same problems."""
+    from cobalt.evaluate import format_paired, paired_comparison
+
+    try:
+        comparison = paired_comparison(base, [other])
+    except ValueError as err:
+        print(f"\n(no paired comparison: {err})")
+        return
+    print("\n" + format_paired(comparison))
 
 
 def _score(run_file: Path, problems_file: str, config: EvaluateConfig) -> Path:

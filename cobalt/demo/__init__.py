@@ -6,7 +6,9 @@ It sits on top of every stage and nothing below imports it:
   (also what the tests and benchmarks use);
 * :mod:`cobalt.demo.warmup`: supervised warm-up so that the model writes programs and reads feedback;
 * :mod:`cobalt.demo.pipeline`: :class:`DemoRun`, the resumable stages from the bundled problems to
-  the per-turn report, and the verdict (gain over the base beyond the spread between seeds);
+  the per-turn report;
+* :mod:`cobalt.demo.verdict`: the trained policy against its base, paired over the held-out
+  problems with a bootstrap interval, the keep and fix rates, and whether the learning claim holds;
 * :mod:`cobalt.demo.config`: :class:`DemoConfig` and :class:`WarmupConfig`;
 * :mod:`cobalt.demo.executor_tour`: the one-minute tour of the sandbox (``cobalt demo --executor``).
 """

@@ -6,7 +6,7 @@ was started with (``demo-config.json``) and refuses to resume under others, exce
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,11 @@ class WarmupConfig(BaseModel):
         le=1,
         description="Share of problems that also get a 'keep the correct program' example: none, so that keeping "
         "is what RL teaches (cobalt.demo.warmup).",
+    )
+    repair_skip_kinds: tuple[str, ...] = Field(
+        (),
+        description="Kinds of stored wrong programs (cobalt.data.bundled) never shown in a repair example, so that "
+        "repairing them is left to RL.",
     )
     epochs: float = Field(4.0, gt=0, description="Passes over the warm-up examples.")
     learning_rate: float = Field(2e-3, gt=0, description="Peak learning rate (cosine schedule).")
@@ -78,3 +83,9 @@ class DemoConfig(Settings):
         default_factory=dict, description="TrainConfig settings over the tiny-cpu preset, for every training run."
     )
     max_new_tokens: int = Field(96, ge=1, description="Most tokens per answer, in collection, training and evaluation.")
+    numerics: Literal["portable", "native"] = Field(
+        "portable",
+        description="portable: float32 on PyTorch's and MKL's AVX2 kernels, so that every x86-64 machine trains "
+        "the same models (cobalt.hardware; the warm-up takes about 1.3x as long); native: the CPU's widest "
+        "kernels and bf16 where it has it (faster, but the models depend on the machine).",
+    )

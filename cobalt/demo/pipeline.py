@@ -11,9 +11,13 @@ demo resumes at the first unfinished stage):
 6. ``train-cobalt-<seed>``  GRPO on the bandit dataset, once per seed;
 7. ``eval-<label>``  per-turn Pass@1 on the held-out problems, before and after training.
 
-Everything is seeded. What the demo shows: the trained policy beats the warmed-up base policy on
-held-out problems, by more than the spread between training seeds (both are printed).
-``benchmarks/learning.py`` reuses the same stages to train the paper's baselines next to Cobalt.
+Everything is seeded, and with ``numerics: portable`` (the default) every x86-64 machine computes
+the same warm-up and training numbers (:func:`cobalt.hardware.use_portable_numerics`); rollouts
+still batch by timing, so collection and evaluation vary a little from run to run. What the demo
+reports (:mod:`cobalt.demo.verdict`): the trained policies' change against the warmed-up base on
+held-out problems, paired by problem with a bootstrap interval, and the keep and fix rates of the
+repair turn. ``benchmarks/demo_seeds.py`` runs it over master seeds; ``benchmarks/learning.py``
+reuses the same stages to train the paper's baselines next to Cobalt.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -33,6 +36,7 @@ from typing import Any
 
 from cobalt.data import load_problems
 from cobalt.demo.config import DemoConfig
+from cobalt.hardware import use_portable_numerics
 from cobalt.jsonl import InputError
 from cobalt.records import Problem
 
@@ -70,6 +74,8 @@ class DemoRun:
         self.started = time.monotonic()
         self._executor: Any = None
         self.out.mkdir(parents=True, exist_ok=True)
+        if self.config.numerics == "portable":
+            use_portable_numerics()  # before torch is imported; the training processes inherit it
 
     # -- stage bookkeeping -------------------------------------------------------------------------------
 
@@ -194,6 +200,7 @@ class DemoRun:
             "repair_template": DEMO_REPAIR_TEMPLATE,
             "sampling.n": samples,
             "sampling.max_new_tokens": self.config.max_new_tokens,
+            "policy.dtype": "float32" if self.config.numerics == "portable" else "auto",
             **extra,
         }
         return build_config(RolloutConfig, preset="tiny-cpu", flags=overrides)
@@ -297,6 +304,7 @@ class DemoRun:
             "system_prompt": DEMO_SYSTEM_PROMPT,
             "repair_template": DEMO_REPAIR_TEMPLATE,
             "turns": self.config.collect_turns + 1,
+            **({"bf16": False} if self.config.numerics == "portable" else {}),
             **self.config.grpo_overrides,
         }
         return build_config(TrainConfig, preset="tiny-cpu", flags=overrides)
@@ -366,18 +374,20 @@ class DemoRun:
         return summaries
 
     def report(self, summaries: dict[str, Any], title: str) -> dict[str, Any]:
-        """Table, plot and ``report.json``: the base against the trained policies."""
+        """Table, plot and ``report.json``: the base against the trained policies (the verdict of
+        :mod:`cobalt.demo.verdict`)."""
+        from cobalt.demo.verdict import describe, verdict
         from cobalt.evaluate import format_comparison, plot_pass_at_1
 
         table = format_comparison(list(summaries.values()))
         plot = plot_pass_at_1(list(summaries.values()), self.path("pass_at_1.png"), title=title)
-        verdict = gain_and_spread(summaries)
+        result = verdict(summaries)
         # Stage timings overlap when seeds train at once; wall_s is this invocation's own duration.
         wall = round(time.monotonic() - self.started, 1)
-        report = {"timings_s": self.timings, "wall_s": wall, **verdict, "plot": str(plot)}
+        report = {"timings_s": self.timings, "wall_s": wall, **result, "plot": str(plot)}
         self.path("report.json").write_text(json.dumps(report, indent=2) + "\n")
         self.say("\n" + table)
-        self.say(describe(verdict))
+        self.say(describe(result))
         self.say(f"plot: {plot}; {wall:.0f} s in all; stage timings (s): {json.dumps(self.timings)}")
         return report
 
@@ -418,35 +428,3 @@ def tokenizer_corpus(problems: list[Problem]) -> Iterator[str]:
         for wrong in problem.meta.get("wrong_solutions", []):
             yield fenced(wrong["code"])
         yield from problem.public_tests.inputs + problem.public_tests.outputs
-
-
-def gain_and_spread(summaries: dict[str, Any], base_label: str = "base") -> dict[str, Any]:
-    """Per-turn Pass@1 of base and trained policies, each policy's mean gain over turns, and the
-    spread (max - min) of the trained policies' mean Pass@1 across seeds."""
-    base = [t.pass_at_1 for t in summaries[base_label].per_turn]
-    trained = {label: [t.pass_at_1 for t in s.per_turn] for label, s in summaries.items() if label != base_label}
-    per_seed_mean = {label: statistics.fmean(values) for label, values in trained.items()}
-    gains = {label: mean - statistics.fmean(base) for label, mean in per_seed_mean.items()}
-    spread = max(per_seed_mean.values()) - min(per_seed_mean.values()) if len(per_seed_mean) > 1 else 0.0
-    return {
-        "problems": summaries[base_label].problems,
-        "base_pass_at_1": base,
-        "trained_pass_at_1": trained,
-        "gain_over_turns": gains,
-        "mean_gain": statistics.fmean(gains.values()),
-        "seed_spread": spread,
-        "beats_base_beyond_seed_spread": min(gains.values()) > spread,
-    }
-
-
-def describe(verdict: dict[str, Any]) -> str:
-    """One sentence on a :func:`gain_and_spread` verdict: whether the trained policy beats the base,
-    by how much, and the spread between seeds."""
-    gain, spread = verdict["mean_gain"], verdict["seed_spread"]
-    smallest = min(verdict["gain_over_turns"].values())
-    outcome = "beats" if verdict["beats_base_beyond_seed_spread"] else "does NOT beat"
-    return (
-        f"On {verdict['problems']} held-out problems, the trained policy {outcome} the base policy: mean Pass@1 "
-        f"over turns {100 * gain:+.1f} points (smallest seed gain {100 * smallest:+.1f}), "
-        f"spread between training seeds {100 * spread:.1f} points."
-    )

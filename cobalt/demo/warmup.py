@@ -86,7 +86,7 @@ def warmup_examples(
     examples = [first_attempt_example(p, system_prompt) for p in problems]
     shown = []
     for problem in problems:
-        wrong = problem.meta.get("wrong_solutions") or []
+        wrong = [w for w in problem.meta.get("wrong_solutions") or [] if w["kind"] not in config.repair_skip_kinds]
         if wrong and rng.random() < config.repair_fraction:
             shown.append((problem, rng.choice(wrong)["code"]))
         if rng.random() < config.keep_fraction:

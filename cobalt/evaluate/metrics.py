@@ -11,7 +11,12 @@ that passes every hidden test):
 * ``solved_within(t)`` = mean over problems of the share of trajectories with a correct program
   at some turn ``<= t`` (what a user who stops at the first success would see);
 * ``hidden_pass_rate(t)`` = mean over problems of the mean hidden-test pass rate of turn-t
-  programs (partial credit); ``public_all_passed(t)``, ``no_code(t)`` are shares of trajectories.
+  programs (partial credit); ``public_all_passed(t)``, ``no_code(t)`` are shares of trajectories;
+* ``keep_rate(t)`` = the share of trajectories with a correct turn-``t-1`` program whose turn-``t``
+  program is correct too (a repair turn that keeps what works), and ``fix_rate(t)`` = the share of
+  trajectories with an incorrect turn-``t-1`` program whose turn-``t`` program is correct (a repair
+  that works); both pooled over trajectories, None at turn 0 or when nothing qualifies. The run's
+  ``keep_rate`` and ``fix_rate`` pool every repair turn's transitions.
 
 A turn whose answer held no program counts as incorrect with pass rate 0. A correct program must
 pass every hidden test: when per-test verdicts are stored, a sandbox error on any of them (which
@@ -105,6 +110,8 @@ class TurnMetrics(BaseModel):
     public_all_passed: float
     no_code: float
     mean_completion_tokens: float | None
+    keep_rate: float | None = None
+    fix_rate: float | None = None
 
 
 class RunSummary(BaseModel):
@@ -124,6 +131,8 @@ class RunSummary(BaseModel):
     per_turn: list[TurnMetrics]
     per_problem: list[ProblemResult]
     excluded: list[str] = Field(default_factory=list, description="Problems without hidden tests.")
+    keep_rate: float | None = Field(None, description="Correct programs followed by a correct one, all repair turns.")
+    fix_rate: float | None = Field(None, description="Incorrect programs followed by a correct one, all repair turns.")
 
     def pass_at_1(self) -> list[float]:
         """Pass@1 at each turn, from turn 0 on."""
@@ -175,6 +184,8 @@ def summarize(
     per_problem = [_problem_result(pid, group, turns) for pid, group in sorted(by_problem.items())]
     per_turn = [_turn_metrics(t, by_problem, per_problem, ks) for t in range(turns)]
     per_turn = _with_changes(per_turn)
+    everything = [traj for group in by_problem.values() for traj in group]
+    keep, fix = transition_rates(everything, range(1, turns))
     return RunSummary(
         label=label,
         source=source,
@@ -188,7 +199,23 @@ def summarize(
         per_turn=per_turn,
         per_problem=per_problem,
         excluded=sorted(excluded - set(by_problem)),
+        keep_rate=keep,
+        fix_rate=fix,
     )
+
+
+def transition_rates(trajectories: Sequence[Trajectory], turns: Iterable[int]) -> tuple[float | None, float | None]:
+    """``(keep rate, fix rate)`` over the transitions into each of ``turns`` (see the module
+    docstring); None where no transition qualifies."""
+    kept = had_correct = fixed = had_wrong = 0
+    for trajectory in trajectories:
+        for t in turns:
+            before, after = is_correct(trajectory.turns[t - 1]), is_correct(trajectory.turns[t])
+            kept += before and after
+            had_correct += before
+            fixed += (not before) and after
+            had_wrong += not before
+    return (kept / had_correct if had_correct else None), (fixed / had_wrong if had_wrong else None)
 
 
 def _problem_result(problem_id: str, group: list[Trajectory], turns: int) -> ProblemResult:
@@ -210,6 +237,7 @@ def _turn_metrics(
     )
     tokens = [traj.turns[t].completion_tokens for group in groups for traj in group]
     known_tokens = [x for x in tokens if x is not None]
+    keep, fix = transition_rates([traj for group in groups for traj in group], [t] if t > 0 else [])
     return TurnMetrics(
         turn=t,
         pass_at_1=_mean(r.turns[t].correct / r.samples for r in results),
@@ -221,6 +249,8 @@ def _turn_metrics(
         public_all_passed=_share(_public_all_passed(traj.turns[t]) for group in groups for traj in group),
         no_code=_share(traj.turns[t].code is None for group in groups for traj in group),
         mean_completion_tokens=sum(known_tokens) / len(known_tokens) if known_tokens else None,
+        keep_rate=keep,
+        fix_rate=fix,
     )
 
 

@@ -91,12 +91,13 @@ def format_run(summary: RunSummary) -> str:
     )
     ks = [k for k in summary.ks if k != 1]
     columns = ["turn", "pass@1", "delta", "rel%"] + [f"pass@{k}" for k in ks]
-    columns += ["solved<=t", "hidden", "public ok", "no code", "tokens"]
+    columns += ["solved<=t", "hidden", "public ok", "no code", "keep", "fix", "tokens"]
     rows = []
     for m in summary.per_turn:
         row = [str(m.turn), _pct(m.pass_at_1), _pct(m.delta_vs_turn0, True), _pct(m.relative_change_vs_turn0, True)]
         row += [_pct(m.pass_at_k[str(k)]) for k in ks]
         row += [_pct(m.solved_within), _pct(m.hidden_pass_rate), _pct(m.public_all_passed), _pct(m.no_code)]
+        row += [_pct(m.keep_rate), _pct(m.fix_rate)]
         row.append(f"{m.mean_completion_tokens:.0f}" if m.mean_completion_tokens is not None else "-")
         rows.append(row)
     lines = [header, text_table(columns, rows)]

@@ -1,114 +1,98 @@
-"""The demo's verdict and bookkeeping: gain over the base policy against the spread between
-training seeds, the run directory's configuration check, and the training settings of each method."""
+"""The demo's verdict and bookkeeping: the paired change over the base policy with its interval and
+the keep and fix rates, the run directory's configuration check, and the training settings of each
+method."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from evaluate_testkit import make_trajectory
 
 from cobalt.demo import DemoConfig, DemoRun, WarmupConfig
-from cobalt.demo.pipeline import (
-    DEMO_REPAIR_TEMPLATE,
-    DEMO_SYSTEM_PROMPT,
-    METHODS,
-    describe,
-    gain_and_spread,
-    split_rl_problems,
-)
+from cobalt.demo.pipeline import DEMO_REPAIR_TEMPLATE, DEMO_SYSTEM_PROMPT, METHODS, split_rl_problems
+from cobalt.demo.verdict import describe, verdict
+from cobalt.evaluate import RunSummary, summarize
 from cobalt.jsonl import InputError
 from cobalt.train.config import TrainConfig
 
 
-def summary(*pass_at_1: float, problems: int = 200) -> SimpleNamespace:
-    """What the verdict reads from a RunSummary: per-turn Pass@1 and the number of problems."""
-    return SimpleNamespace(per_turn=[SimpleNamespace(pass_at_1=value) for value in pass_at_1], problems=problems)
+def run(outcomes_per_problem: list[list[list[bool]]], label: str) -> RunSummary:
+    """A run summary from real trajectories: problem i's samples have the given per-turn outcomes."""
+    trajectories = [
+        make_trajectory(f"p{i}", s, outcomes)
+        for i, samples in enumerate(outcomes_per_problem)
+        for s, outcomes in enumerate(samples)
+    ]
+    return summarize(trajectories, label=label)
+
+
+T, F = True, False
+# 40 problems x 2 samples, first attempt and one repair turn
+BASE = [[[T, F], [F, F]]] * 40  # turn 0: 0.5, turn 1: 0 (keeps nothing, fixes nothing)
+KEEPER = [[[T, T], [F, F]]] * 40  # the same first attempts; keeps every correct program, fixes none
+REPAIRER = [[[T, T], [F, T]]] * 40  # keeps and fixes
 
 
 # --- the verdict --------------------------------------------------------------------------------------
 
 
-def test_both_seeds_beat_the_base_by_more_than_their_spread():
-    verdict = gain_and_spread(
-        {"base": summary(0.25, 0.5), "cobalt-seed0": summary(0.5, 0.75), "cobalt-seed1": summary(0.5, 0.625)}
+def test_a_policy_that_keeps_and_repairs_passes_every_part_of_the_claim():
+    result = verdict(
+        {"base": run(BASE, "base"), "cobalt-seed0": run(REPAIRER, "s0"), "cobalt-seed1": run(REPAIRER, "s1")}
     )
-    assert verdict["problems"] == 200
-    assert verdict["base_pass_at_1"] == [0.25, 0.5]
-    assert verdict["trained_pass_at_1"] == {"cobalt-seed0": [0.5, 0.75], "cobalt-seed1": [0.5, 0.625]}
-    # means over turns: base 0.375, seeds 0.625 and 0.5625
-    assert verdict["gain_over_turns"] == pytest.approx({"cobalt-seed0": 0.25, "cobalt-seed1": 0.1875})
-    assert verdict["mean_gain"] == pytest.approx(0.21875)
-    assert verdict["seed_spread"] == pytest.approx(0.0625)
-    assert verdict["beats_base_beyond_seed_spread"] is True
-    json.dumps(verdict)  # it goes into report.json
+    assert result["problems"] == 40 and result["base_pass_at_1"] == [0.5, 0.0]
+    assert result["gain"] == pytest.approx(0.5) and result["repair_gain"] == pytest.approx(1.0)
+    assert result["keep_rate"] == {"base": 0.0, "cobalt-seed0": 1.0, "cobalt-seed1": 1.0}
+    assert result["fix_rate"]["base"] == 0.0 and result["fix_rate"]["cobalt-seed0"] == 1.0
+    assert result["beats_base"] and result["repair_gain_above_zero"] and result["fix_rate_rises"]
+    assert result["learning_claim_holds"] is True
+    json.dumps(result)  # it goes into report.json
 
 
-def test_a_large_mean_gain_does_not_beat_the_base_when_one_seed_gains_less_than_the_spread():
-    verdict = gain_and_spread(
-        {"base": summary(0.25, 0.25), "cobalt-seed0": summary(0.75, 0.75), "cobalt-seed1": summary(0.3125, 0.3125)}
-    )
-    assert verdict["mean_gain"] == pytest.approx(0.28125)  # large on average ...
-    assert min(verdict["gain_over_turns"].values()) == pytest.approx(0.0625)  # ... but seed 1 gains little
-    assert verdict["seed_spread"] == pytest.approx(0.4375)
-    assert verdict["beats_base_beyond_seed_spread"] is False
+def test_a_gain_from_keeping_alone_is_not_a_repair_gain():
+    result = verdict({"base": run(BASE, "base"), "cobalt-seed0": run(KEEPER, "s0")})
+    assert result["beats_base"] and result["repair_gain_above_zero"]  # turn 1 rises ...
+    assert not result["fix_rate_rises"]  # ... but only because correct programs are kept
+    assert result["learning_claim_holds"] is False
 
 
-def test_the_smallest_gain_must_exceed_the_spread_strictly():
-    # gains 0.25 and 0.125; spread 0.125
-    verdict = gain_and_spread({"base": summary(0.25), "a": summary(0.5), "b": summary(0.375)})
-    assert verdict["seed_spread"] == verdict["gain_over_turns"]["b"] == 0.125
-    assert verdict["beats_base_beyond_seed_spread"] is False
+def test_a_gain_on_a_few_problems_is_within_the_noise():
+    lucky = [[[T, T], [T, T]]] * 2 + [[[F, F], [F, F]]] * 2 + BASE[4:]  # two problems up, two down
+    result = verdict({"base": run(BASE, "base"), "cobalt-seed0": run(lucky, "s0")})
+    assert not result["beats_base"] and result["learning_claim_holds"] is False
 
 
-@pytest.mark.parametrize(("trained", "beats"), [(0.375, True), (0.25, False), (0.125, False)])
-def test_one_seed_has_no_spread_and_beats_the_base_only_with_a_positive_gain(trained, beats):
-    verdict = gain_and_spread({"base": summary(0.25, 0.25), "cobalt-seed0": summary(trained, trained)})
-    assert verdict["seed_spread"] == 0.0
-    assert verdict["beats_base_beyond_seed_spread"] is beats
+def test_seeds_are_pooled_and_their_spread_reported():
+    result = verdict({"base": run(BASE, "base"), "a": run(REPAIRER, "a"), "b": run(BASE, "b")})
+    assert result["gain"] == pytest.approx(0.25) and result["seed_spread"] == pytest.approx(0.5)
+    assert result["paired"]["trained"] == ["a", "b"]
 
 
 def test_the_base_policy_can_have_another_label():
-    verdict = gain_and_spread({"sft": summary(0.25, problems=7), "grpo": summary(0.5)}, base_label="sft")
-    assert verdict["problems"] == 7 and verdict["gain_over_turns"] == {"grpo": 0.25}
+    result = verdict({"sft": run(BASE, "sft"), "grpo": run(REPAIRER, "grpo")}, base_label="sft")
+    assert set(result["keep_rate"]) == {"sft", "grpo"} and result["learning_claim_holds"]
 
 
-def test_gain_and_spread_reads_real_run_summaries():
-    from cobalt.evaluate.metrics import RunSummary, TurnMetrics
-
-    def run_summary(label: str, *pass_at_1: float) -> RunSummary:
-        turns = [
-            TurnMetrics(turn=i, pass_at_1=p, pass_at_k={}, delta_vs_turn0=p - pass_at_1[0],
-                        relative_change_vs_turn0=None, solved_within=p, hidden_pass_rate=p, public_all_passed=p,
-                        no_code=0.0, mean_completion_tokens=None)
-            for i, p in enumerate(pass_at_1)
-        ]  # fmt: skip
-        return RunSummary(
-            label=label, source=f"{label}.jsonl", condition="original", problems=40, trajectories=80,
-            samples_min=2, samples_max=2, turns=len(turns), ks=[1], per_turn=turns, per_problem=[],
-        )  # fmt: skip
-
-    verdict = gain_and_spread({"base": run_summary("base", 0.25, 0.5), "seed0": run_summary("seed0", 0.5, 0.75)})
-    assert verdict["problems"] == 40 and verdict["gain_over_turns"] == {"seed0": 0.25}
+def test_describe_states_the_changes_with_their_intervals_and_the_repair_rates():
+    text = describe(verdict({"base": run(BASE, "base"), "cobalt-seed0": run(REPAIRER, "s0")}))
+    assert "On 40 held-out problems, the trained policy (1 training seed(s) pooled)" in text
+    assert "all turns: +50.0 points (95% interval +50.0 to +50.0)" in text
+    assert "turn 1: +100.0 points" in text
+    assert "the base keeps 0 % of its correct programs and fixes 0 % of its failed ones" in text
+    assert "the trained policy keeps 100 % and fixes 100 %" in text
+    assert "the learning claim holds" in text
 
 
-def test_describe_states_the_outcome_the_gains_and_the_spread():
-    verdict = gain_and_spread(
-        {"base": summary(0.25, 0.5), "cobalt-seed0": summary(0.5, 0.75), "cobalt-seed1": summary(0.5, 0.625)}
-    )
-    text = describe(verdict)
-    assert "On 200 held-out problems" in text
-    assert "the trained policy beats the base policy" in text and "NOT" not in text
-    assert "+21.9 points" in text  # mean gain
-    assert "smallest seed gain +18.8" in text
-    assert "spread between training seeds 6.2 points" in text
+def test_describe_says_which_part_of_the_claim_fails():
+    text = describe(verdict({"base": run(BASE, "base"), "cobalt-seed0": run(KEEPER, "s0")}))
+    assert "does not hold" in text and "does not fix more failed programs than the base" in text
 
 
-def test_describe_says_when_the_base_is_not_beaten():
-    text = describe(gain_and_spread({"base": summary(0.5), "cobalt-seed0": summary(0.375)}))
-    assert "does NOT beat the base policy" in text
-    assert "-12.5 points" in text
+def test_describe_says_when_the_trained_policy_is_worse():
+    text = describe(verdict({"base": run(REPAIRER, "base"), "cobalt-seed0": run(BASE, "s0")}))
+    assert "it is worse than the base over all turns" in text and "within the noise" not in text
 
 
 # --- the run directory's configuration -----------------------------------------------------------------
