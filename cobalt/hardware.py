@@ -35,7 +35,17 @@ def cpu_has_fast_bf16() -> bool:
     forced = os.environ.get(ENV_OVERRIDE)
     if forced in ("0", "1"):
         return forced == "1"
+    if not _kernels_may_use_avx512():
+        return False
     return bool(cpu_flags() & FAST_BF16_FLAGS)
+
+
+def _kernels_may_use_avx512() -> bool:
+    """False when ``ATEN_CPU_CAPABILITY`` pins PyTorch's kernels below AVX-512 (``avx2``, ``default``):
+    its bf16 attention kernels then fail on a bf16-capable CPU ("pack_vnni2 is only supported when
+    avx512 is supported"), so bf16 must stay off (reproduced with torch 2.13, 6 Dec 2026)."""
+    pinned = os.environ.get("ATEN_CPU_CAPABILITY", "").strip().lower()
+    return not pinned or pinned.startswith("avx512")
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from cobalt.hardware import PORTABLE_NUMERICS
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the Hugging Face hub
 
 
@@ -21,6 +23,19 @@ def pytest_configure(config: pytest.Config) -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def kernel_settings_restored():
+    """A demo run exports :data:`PORTABLE_NUMERICS` to its child processes; undo it after each test, so
+    that a later test's subprocesses (the walkthrough, a CLI run) get this machine's own kernels."""
+    saved = {name: os.environ.get(name) for name in PORTABLE_NUMERICS}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,17 @@ def test_the_environment_forces_the_answer(monkeypatch, forced):
 
 def test_without_an_override_the_answer_follows_the_flags(monkeypatch):
     monkeypatch.delenv(ENV_OVERRIDE, raising=False)
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     assert cpu_has_fast_bf16() == bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+@pytest.mark.parametrize("capability", ["avx2", "default"])
+def test_kernels_pinned_below_avx512_never_autocast_to_bf16(monkeypatch, capability):
+    # PyTorch's bf16 attention then fails on a bf16-capable CPU ("pack_vnni2 is only supported when
+    # avx512 is supported"): the walkthrough's training crashed after a demo run pinned the kernels.
+    monkeypatch.delenv(ENV_OVERRIDE, raising=False)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", capability)
+    assert cpu_has_fast_bf16() is False
 
 
 # --- portable numerics -------------------------------------------------------------------------------

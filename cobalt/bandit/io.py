@@ -25,7 +25,8 @@ Format = Literal["jsonl", "parquet", "dataset"]
 def load_trajectories(
     path: str | os.PathLike, problems: Mapping[str, Problem], *, perturbed_only: bool = False
 ) -> list[Trajectory]:
-    """Trajectories, each checked against its problem (:func:`cobalt.bandit.check_trajectory`)."""
+    """Trajectories, each checked against its problem (:func:`cobalt.bandit.check_trajectory`); a file
+    without any is an :class:`~cobalt.jsonl.InputError`."""
     seen: dict[str, int] = {}
     out = []
     for line, traj in read_records(path, Trajectory):
@@ -43,6 +44,8 @@ def load_trajectories(
             raise InputError(path, str(err), line=line, field=err.field) from None
         seen[traj.key] = line
         out.append(traj)
+    if not out:  # an empty run (a failed or unfinished rollout) would silently build nothing
+        raise InputError(path, "the file holds no trajectories")
     return out
 
 

@@ -14,6 +14,8 @@ from cobalt.data.prepare import PrepareConfig
 EPILOG = """examples:
   cobalt data prepare --source bundled --split train --out train.jsonl
   cobalt data prepare --source lcb test6.jsonl --release v6 --out lcb_v6.jsonl
+  cobalt data prepare --source lcb test6.jsonl --lcb-functional call --out lcb_v6_call.jsonl
+  cobalt data prepare --source codecontests cc.json --detect-float --out cc.jsonl
   cobalt data prepare --source taco-raw taco_verified.parquet --verify --out taco.jsonl
   cobalt data perturb taco_dev.jsonl taco_dev_ptb.jsonl --seed 0
   cobalt data stats taco.jsonl
@@ -23,7 +25,8 @@ rules), lcb (LiveCodeBench code_generation_lite), apps, codecontests (JSON rows 
 tarball), mbpp, humaneval, jsonl (Cobalt's own schema), bundled (the generated demo suite).
 INPUT is a local file or directory; for taco, taco-raw and lcb it may also be a hub dataset name
 (online only). A bad row stops the run with exit status 2 and names file, line and field;
---skip-invalid skips, warns about and counts it instead. See docs/data.md."""
+--skip-invalid skips, warns about and counts it instead. Outputs are compared as text unless
+--detect-float is given. See docs/data.md."""
 
 
 # Option names users already type, where the generated one would differ (cobalt.cli.options).

@@ -90,11 +90,12 @@ def _print_paired(base, other) -> None:
 def _score(run_file: Path, problems_file: str, config: EvaluateConfig) -> Path:
     """Score the run's unscored programs into RUN.scored.jsonl (or scored_out); returns that file."""
     from cobalt.data import load_problems
-    from cobalt.evaluate.scoring import score_file
+    from cobalt.evaluate.scoring import collection_comparator, score_file
     from cobalt.sandbox import Limits, SandboxConfig
 
     problems = {problem.id: problem for problem in load_problems(problems_file)}
     out = Path(config.scored_out) if config.scored_out else run_file.with_name(run_file.stem + ".scored.jsonl")
-    sandbox = SandboxConfig(limits=Limits(cpu_s=config.cpu_s), allow_unsafe=config.allow_unsafe)
-    print(f"scoring unscored programs of {run_file} into {out}", file=sys.stderr)
+    comparator = config.comparator or collection_comparator(run_file)
+    sandbox = SandboxConfig(limits=Limits(cpu_s=config.cpu_s), allow_unsafe=config.allow_unsafe, comparator=comparator)
+    print(f"scoring unscored programs of {run_file} into {out} (comparator {comparator})", file=sys.stderr)
     return score_file(run_file, problems, out, sandbox)

@@ -8,8 +8,9 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from cobalt.cli.options import Flag, add_config_sources, add_settings, add_verb, load_settings
+from cobalt.cli.options import Flag, add_config_sources, add_settings, add_verb, given, load_settings
 from cobalt.sandbox.config import SandboxConfig
 
 EPILOG = """examples:
@@ -17,10 +18,16 @@ EPILOG = """examples:
   cobalt exec solution.py tests.json --timeout 2 --comparator float
   cobalt exec --batch requests.jsonl --out results.jsonl      (resumes if results.jsonl exists)
 
-tests.json holds {"inputs": [...], "outputs": [...], "fn_name"?: "..."} (or that object as a JSON
-string). Each line of requests.jsonl holds {"id": ..., "code": "...", "tests": {...}}.
-Exit status: 0 when the program ran (whatever the verdicts), 2 on bad input, 1 when no sandbox
-is available."""
+  cobalt exec solution.py problems.jsonl --problem 1492B    (a problem's public + hidden tests)
+
+TESTS holds {"inputs": [...], "outputs": [...], "fn_name"?: "...", "comparator"?: "float"} (or
+that object as a JSON string), or a problem record (a line of a problems JSONL, as `cobalt data`
+writes it): then the program runs on the problem's public tests followed by its hidden tests,
+judged by the problem's comparator. A file of several problems needs --problem ID.
+The comparator is, first to last: --comparator, the file's, the config's (default "lines").
+Each line of requests.jsonl holds {"id": ..., "code": "...", "tests": {...}, "comparator"?: ...}.
+Exit status: 0 when the program ran (whatever the verdicts), 2 on bad input (an empty TESTS or
+REQUESTS file included), 1 when no sandbox is available."""
 
 
 FLAGS = {"limits.cpu_s": Flag("--timeout", metavar="S"), "limits.memory_mb": Flag(metavar="M")}
@@ -38,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     io = parser.add_argument_group("input and output")
     io.add_argument("program", nargs="?", help="the program (a .py file)")
-    io.add_argument("tests", nargs="?", help="the tests (a JSON file)")
+    io.add_argument("tests", nargs="?", help="the tests (a JSON file), or a problem record (JSON or JSONL)")
+    io.add_argument("--problem", metavar="ID", help="which problem of a problems JSONL file to run")
     io.add_argument("--batch", metavar="REQUESTS.jsonl", help="run many requests, one JSON object per line")
     io.add_argument("--out", metavar="RESULTS.jsonl", help="where --batch appends its results")
     io.add_argument("--stop-on-first-failure", action="store_true", help="skip the tests after a failure")
@@ -75,21 +83,94 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.batch:
             return asyncio.run(_run_batch(Path(args.batch), Path(args.out), config))
-        return _run_single(Path(args.program), Path(args.tests), config, args.stop_on_first_failure)
+        comparator_flag = "comparator" in given(args, args.settings)
+        return _run_single(Path(args.program), Path(args.tests), config, args, comparator_flag)
     except SandboxUnavailable as err:
         print(f"cobalt exec: {err}", file=sys.stderr)
         return 1
 
 
-def _load_tests(path: Path):
-    from cobalt.jsonl import read_json, validate
+def _tests_file_records(path: Path) -> list[tuple[int | None, Any]]:
+    """The records a TESTS file holds: one JSON value, or one per line of a JSONL file.
+
+    An empty file is bad input: running nothing and exiting 0 would read as success.
+    """
+    from cobalt.jsonl import InputError, iter_jsonl, parse_json
+
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise InputError(path, "holds no records (the file is empty)")
+    try:
+        return [(None, parse_json(text, path))]
+    except InputError as whole_file_error:
+        if len(text.strip().splitlines()) < 2:
+            raise
+        try:
+            return list(iter_jsonl(path))
+        except InputError:
+            raise whole_file_error from None
+
+
+def _is_problem(data: Any) -> bool:
+    return isinstance(data, dict) and bool({"public_tests", "hidden_tests", "statement"} & data.keys())
+
+
+def _choose_problem(path: Path, records: list[tuple[int | None, Any]], problem_id: str | None):
+    """The problem record to run: the only one, or the one ``--problem`` names."""
+    from cobalt.jsonl import InputError, validate
+    from cobalt.records import Problem
+
+    if not all(_is_problem(data) for _, data in records):
+        raise InputError(path, f"holds {len(records)} records; only a file of problem records may hold several")
+    problems = [validate(Problem, data, path, line) for line, data in records]
+    if problem_id is None:
+        if len(problems) == 1:
+            return problems[0]
+        raise InputError(path, f"holds {len(problems)} problems; choose one with --problem ID")
+    for problem in problems:
+        if problem.id == problem_id:
+            return problem
+    raise InputError(path, f"holds no problem with id {problem_id!r}")
+
+
+def _load_tests(path: Path, problem_id: str | None = None):
+    """``(tests, comparator)`` from a TESTS file: a tests object (with an optional ``comparator``), or a
+    problem record (its public then hidden tests, and its comparator)."""
+    from cobalt.jsonl import InputError, parse_json, validate
     from cobalt.records import Tests
 
-    data = read_json(path)
-    return validate(Tests, data, path)
+    records = _tests_file_records(path)
+    if problem_id is not None or len(records) > 1 or _is_problem(records[0][1]):
+        problem = _choose_problem(path, records, problem_id)
+        tests, comparator = problem.all_tests, problem.comparator
+    else:
+        data = records[0][1]
+        if isinstance(data, str) and data.lstrip().startswith("{"):
+            data = parse_json(data, path)  # tests stored as a JSON string, as the public dumps store them
+        comparator = data.pop("comparator", None) if isinstance(data, dict) else None
+        if comparator is not None and not isinstance(comparator, str):
+            raise InputError(path, "must be the name of a comparator", field="comparator")
+        tests = validate(Tests, data, path)
+    if len(tests) == 0:
+        raise InputError(path, "holds no tests to run")
+    _check_comparator(path, comparator)
+    return tests, comparator
 
 
-def _run_single(program: Path, tests_path: Path, config, stop_on_first_failure: bool) -> int:
+def _check_comparator(path: Path, name: str | None) -> None:
+    from cobalt.jsonl import InputError
+    from cobalt.sandbox import available_comparators
+
+    if name is not None and name not in available_comparators():
+        known = ", ".join(available_comparators())
+        raise InputError(path, f"unknown comparator {name!r}; choose from {known}", field="comparator")
+
+
+def _run_single(
+    program: Path, tests_path: Path, config: SandboxConfig, args: argparse.Namespace, comparator_flag: bool
+) -> int:
     from cobalt.jsonl import InputError
     from cobalt.sandbox import run_sync
 
@@ -99,8 +180,10 @@ def _run_single(program: Path, tests_path: Path, config, stop_on_first_failure: 
         code = program.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise InputError(program, f"not UTF-8 text ({err.reason} at byte {err.start})") from None
-    tests = _load_tests(tests_path)
-    result = run_sync(code, tests, config, stop_on_first_failure=stop_on_first_failure)
+    tests, comparator = _load_tests(tests_path, args.problem)
+    if comparator_flag:
+        comparator = None  # --comparator on the command line wins over the file's
+    result = run_sync(code, tests, config, comparator=comparator, stop_on_first_failure=args.stop_on_first_failure)
     json.dump(result.model_dump(mode="json"), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -131,6 +214,10 @@ async def _run_batch(requests_path: Path, out: Path, config) -> int:
     from cobalt.sandbox import Executor
 
     total = sum(1 for _ in iter_jsonl(requests_path))
+    if total == 0:
+        from cobalt.jsonl import InputError
+
+        raise InputError(requests_path, "holds no records (no requests to run)")
     with JsonlWriter(out) as writer:
         already = len(writer.done)
         async with Executor(config) as executor:

@@ -12,7 +12,13 @@ EPILOG = """examples:
   cobalt export verl bandit.parquet --out verl/ --no-think
 then, in an environment with verl: bash verl/run_verl.sh"""
 
-FLAGS = {"require_think": Flag("--no-think", store=False), "cpu_s": Flag(metavar="S")}
+FLAGS = {
+    "require_think": Flag("--no-think", store=False),
+    "cpu_s": Flag(metavar="S"),
+    "budget_s": Flag(metavar="S"),
+    "comparator": Flag(metavar="NAME"),
+    "length_encoding": Flag(metavar="ENCODING"),
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -16,7 +16,9 @@ EPILOG = """examples:
   OPENAI_API_KEY=... cobalt rollout --engine openai --base-url http://localhost:8000/v1 --model served-name \\
       --problems ptb.jsonl --condition perturbed --turn0-from runs/orig.jsonl --out runs/ptb.jsonl
 
-Each line of problems.jsonl is a Problem (id, statement, public_tests, hidden_tests, ...). The output
+Each line of problems.jsonl is a Problem (id, statement, public_tests, hidden_tests, ...). With
+--condition perturbed each problem needs meta.perturbation (cobalt data perturb, or TACO-Cobalt-PTB):
+its public tests are replaced by the perturbed list; its hidden tests stay as they are. The output
 gets one Trajectory per (problem, sample); a manifest (config, versions, seed, git commit) is written
 beside it as OUT.manifest.json. Re-running the same command resumes: finished trajectories are kept.
 Precedence: defaults < --preset < --config FILE.yaml < --set < flags; --print-config shows the result.
@@ -64,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cobalt.data import load_problems
     from cobalt.jsonl import InputError
+    from cobalt.rollout.collect import conditioned_problems
     from cobalt.rollout.policy import PolicyError
     from cobalt.sandbox import SandboxUnavailable
 
@@ -71,9 +74,11 @@ def run(args: argparse.Namespace) -> int:
     if not config.policy.model:
         raise InputError("command line", "no model: give --model (or policy.model in --config)", field="model")
     problems = load_problems(args.problems, limit=args.limit)
+    # Refuse a problem the condition cannot run before a (possibly slow) model is loaded.
+    problems = conditioned_problems(problems, config.condition, args.problems)
     try:
         policy = _make_policy(config)
-        return asyncio.run(_collect(problems, policy, config, Path(args.out), resume=not args.overwrite))
+        return asyncio.run(_collect(problems, policy, config, Path(args.out), args.problems, resume=not args.overwrite))
     except (PolicyError, SandboxUnavailable, ImportError) as err:
         print(f"cobalt rollout: {err}", file=sys.stderr)
         return 1
@@ -97,7 +102,7 @@ def _make_policy(config):
         raise InputError(config.policy.model, f"cannot load the model: {err}", field="model") from None
 
 
-async def _collect(problems, policy, config, out: Path, resume: bool) -> int:
+async def _collect(problems, policy, config, out: Path, source: str, resume: bool) -> int:
     from tqdm import tqdm
 
     from cobalt.rollout.collect import collect
@@ -117,7 +122,7 @@ async def _collect(problems, policy, config, out: Path, resume: bool) -> int:
             bar.set_postfix(problems=seen["problem"], sequences=seen["generated"], refresh=False)
 
     try:
-        stats = await collect(problems, policy, config, out, progress=progress, resume=resume)
+        stats = await collect(problems, policy, config, out, progress=progress, resume=resume, source=source)
     finally:
         bar.close()
         await policy.detach_loop()

@@ -12,10 +12,13 @@ EPILOG = """examples:
   cobalt train --config one-gpu --set model=Qwen/Qwen2.5-Coder-1.5B-Instruct --set dataset=bandit.jsonl
   accelerate launch --config_file cobalt/train/accelerate/zero3.yaml -m cobalt.cli.main \\
       train --config paper-8b --dataset bandit.jsonl
+  accelerate launch --config_file cobalt/train/accelerate/zero3.yaml -m cobalt.cli.main \\
+      train --config paper-single-turn --dataset train.jsonl   # a problems file: every problem
 
 Every setting has its own flag (below) and can also come from a preset (cobalt/presets/train/),
 a YAML file or --set KEY=VALUE. --print-config shows the resolved settings as a YAML file that
---config reads back; a crashed run resumes from its last checkpoint in output_dir.
+--config reads back; a crashed run resumes from its last checkpoint in output_dir. Every log entry,
+validation (eval_*, on eval_dataset) included, is appended to output_dir/metrics.jsonl.
 Exit status: 0 trained, 1 training failed, 2 bad input."""
 
 

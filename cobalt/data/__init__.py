@@ -20,8 +20,13 @@ Where ``cobalt.data`` differs from the reference release, and why (details in ea
 
 * public tests are chosen by a documented, model-free rule (examples first, then shortest inputs)
   instead of by a 7B model's pass rates, which need a GPU and tie the data to one model;
-* call-based problems stay call-based (structured JSON comparison) instead of being wrapped in a
-  ``print(Solution().fn(*input().split()))`` line that passes every argument as a string;
+* TACO/APPS call-based problems stay call-based (structured JSON comparison) instead of being
+  wrapped in a ``print(Solution().fn(*input().split()))`` line that passes every argument as a
+  string; LiveCodeBench's LeetCode problems follow the release (stdin/stdout, text comparison)
+  unless ``lcb_functional="call"``;
+* GeeksforGeeks rows without ``fn_name`` (display-text tests) are dropped and counted;
+* outputs are compared as text, as in the release; the ``float`` comparator is opt-in
+  (``detect_float``) and counted in the report;
 * verification with provided solutions drops the problems no solution passes (the release ran the
   check but kept everything);
 * a perturbed problem keeps its original public tests and carries the perturbed list in

@@ -54,7 +54,11 @@ class Cleaning(BaseModel):
     num_public: int = Field(4, ge=0, description="Public tests per problem (fewer if the problem has few tests).")
     public_rule: PublicRule = Field("examples-then-shortest", description="How public tests are chosen.")
     cut_examples: bool = Field(False, description="Cut the statement before its first worked example.")
-    detect_float: bool = Field(True, description="Compare with a float tolerance when expected outputs hold decimals.")
+    detect_float: bool = Field(
+        False,
+        description="Give problems whose expected outputs hold decimal numbers the 'float' comparator "
+        "(off: outputs are compared as text, as in the reference release).",
+    )
 
     @classmethod
     def taco(cls, **overrides: object) -> Cleaning:
@@ -80,11 +84,27 @@ EXAMPLE_MARKER = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 
+# The same headings glued to the end of a sentence, as scraped statements have them (LiveCodeBench
+# 1873_A: "...positive answer).Sample Input 1:"). Mid-line only the capitalised headings followed by a
+# number or a colon count, so that prose ("see the sample input", "For example, ...") is never cut.
+INLINE_EXAMPLE_MARKER = re.compile(r"(?:Sample Input|Example)(?:[ \t]*\d+)?[ \t]*:|Sample Input[ \t]*\d*[ \t]*$", re.M)
+
 
 def examples_start(statement: str) -> int | None:
-    """Index of the first example marker line in ``statement``, or None."""
-    match = EXAMPLE_MARKER.search(statement)
-    return match.start() if match else None
+    """Index of the first example marker in ``statement`` (at a line start or glued mid-line), or None."""
+    starts = [match.start() for match in [EXAMPLE_MARKER.search(statement)] if match]
+    if inline := INLINE_EXAMPLE_MARKER.search(statement):
+        starts.append(_inline_cut_point(statement, inline.start()))
+    return min(starts) if starts else None
+
+
+def _inline_cut_point(statement: str, start: int) -> int:
+    """Where a mid-line marker cuts: right before it when it follows a finished sentence ("...).Sample
+    Input 1:"), else at its line's start, so that a lead-in such as "For Example:" or "### Polydivisibility
+    Example:" goes with the examples instead of dangling at the end of the statement."""
+    line_start = statement.rfind("\n", 0, start) + 1
+    before = statement[line_start:start].rstrip()
+    return start if before.endswith((".", "!", "?", ")", "]", ":")) else line_start
 
 
 def cut_before_examples(statement: str) -> tuple[str, bool]:
@@ -161,12 +181,24 @@ def cap_indices(inputs: list[str], max_tests: int, keep_shortest: int) -> list[i
 
 
 def public_indices(
-    tests: TestList, *, num_public: int, rule: str, examples: set[int], key: str
+    tests: TestList, *, num_public: int, rule: str, examples: set[int], key: str, eligible: set[int] | None = None
 ) -> tuple[list[int], list[int]]:
     """Split test indices into (public, hidden) by ``rule``. At most half of the tests are public, so
-    that the hidden tests, which score the program, are never fewer than the public ones."""
-    count = min(num_public, len(tests) // 2)
-    order = list(range(len(tests)))
+    that the hidden tests, which score the program, are never fewer than the public ones.
+
+    ``eligible``: the only indices that may become public (None: all). A source whose tests are not
+    all fit to be shown (CodeContests' generated tests) passes the ones that are."""
+    pool = list(range(len(tests))) if eligible is None else sorted(eligible)
+    count = min(num_public, len(tests) // 2, len(pool))
+    order = _ranked(tests, pool, rule=rule, examples=examples, key=key)
+    public = sorted(order[: max(count, 0)])
+    chosen = set(public)
+    return public, [i for i in range(len(tests)) if i not in chosen]
+
+
+def _ranked(tests: TestList, pool: list[int], *, rule: str, examples: set[int], key: str) -> list[int]:
+    """``pool`` in the order ``rule`` picks public tests from it."""
+    order = list(pool)
     if rule == "examples-then-shortest":
         order.sort(key=lambda i: (i not in examples, len(tests.inputs[i]), i))
     elif rule == "shortest":
@@ -176,9 +208,7 @@ def public_indices(
         random.Random(seed).shuffle(order)
     elif rule != "first":
         raise ValueError(f"unknown public rule {rule!r}; choose one of {', '.join(PUBLIC_RULES)}")
-    public = sorted(order[: max(count, 0)])
-    chosen = set(public)
-    return public, [i for i in range(len(tests)) if i not in chosen]
+    return order
 
 
 def build_problem(
@@ -193,12 +223,15 @@ def build_problem(
     source: str | None = None,
     comparator: str | None = None,
     meta: dict | None = None,
+    showable: int | None = None,
 ) -> Problem:
     """Apply ``rules`` to one problem and split its tests. Raises :class:`Dropped` with the reason.
 
     ``example_inputs``: inputs the source marks as examples; when None they are found in the
-    statement. ``report_note(what)`` counts a change that kept the problem.
+    statement. ``report_note(what)`` counts a change that kept the problem. ``showable``: only the
+    first ``showable`` tests may become public (None: all); the rest are always hidden.
     """
+    eligible = set(range(len(tests) if showable is None else showable))
     if len(tests) < rules.min_tests:
         raise Dropped(f"fewer than {rules.min_tests} tests")
     if rules.drop_image_refs and has_image_reference(statement):
@@ -208,13 +241,14 @@ def build_problem(
     if rules.max_tests is not None and len(tests) > rules.max_tests:
         keep = cap_indices(tests.inputs, rules.max_tests, rules.keep_shortest)
         tests = TestList([tests.inputs[i] for i in keep], [tests.outputs[i] for i in keep], tests.fn_name)
+        eligible = {new for new, old in enumerate(keep) if old in eligible}
         report_note(f"tests capped to {rules.max_tests}")
     if example_inputs is None:
         examples = example_test_indices(statement, tests.inputs, tests.outputs)
     else:
         examples = {i for i, text in enumerate(tests.inputs) if text in example_inputs}
     public, hidden = public_indices(
-        tests, num_public=rules.num_public, rule=rules.public_rule, examples=examples, key=id
+        tests, num_public=rules.num_public, rule=rules.public_rule, examples=examples, key=id, eligible=eligible
     )
     if rules.cut_examples:
         statement, cut = cut_before_examples(statement)

@@ -1,8 +1,10 @@
 """CodeContests (stdin/stdout) in the three shapes Cobalt has met.
 
 * **DeepMind's rows** (``deepmind/code_contests``): ``name, description, public_tests,
-  private_tests, generated_tests, solutions, difficulty``. Public tests are the statement's
-  examples; hidden tests are the private ones (``include_generated`` adds the generated ones).
+  private_tests, generated_tests, solutions, difficulty``. Public tests are the dataset's
+  ``public_tests`` (the statement's examples), topped up to ``num_public`` from the private tests
+  only; hidden tests are the rest of the private ones (``include_generated`` adds the generated
+  ones, which are always hidden: they are mutated inputs, some breaking the input format).
   Python 3 solutions (language code 3) are kept for ``verify``.
 * **A JSON list of** ``{"problem": str, "tests": {"input"|"inputs": [...], "output"|"outputs": [...]}}``
   (the rllm export, ``code_contests_test.json``): public and private tests were concatenated, so the
@@ -11,8 +13,8 @@
   folder per problem with ``PROBLEM.md``, ``main.py`` (an accepted solution, kept for ``verify``
   and in ``meta["reference_solution"]``), ``tests/input_K.txt`` and ``tests/output_K.txt``.
 
-Expected outputs with decimals get the ``float`` comparator (exact text would reject correct
-answers). Many CodeContests problems accept several answers; only ``verify`` (the provided
+Outputs are compared as text unless ``detect_float`` is asked for (then expected outputs with
+decimals get the ``float`` comparator). Many CodeContests problems accept several answers; only ``verify`` (the provided
 solution must pass the tests as compared here) filters those out.
 """
 
@@ -75,10 +77,10 @@ def _pair(row: Row, tests: Any, field: str) -> tuple[list[str], list[str]]:
 def _deepmind_candidate(row: Row, *, rules: Cleaning, report: LoadReport, include_generated: bool) -> Candidate:
     data = row.require("description", "public_tests")
     public = _pair(row, data.get("public_tests"), "public_tests")
-    hidden = _pair(row, data.get("private_tests"), "private_tests")
-    if include_generated:
-        generated = _pair(row, data.get("generated_tests"), "generated_tests")
-        hidden = (hidden[0] + generated[0], hidden[1] + generated[1])
+    private = _pair(row, data.get("private_tests"), "private_tests")
+    # Generated tests are mutated inputs, some outside the problem's own input format: they may
+    # score a program (hidden) but are never shown as feedback, so they come last and are not showable.
+    generated = _pair(row, data.get("generated_tests"), "generated_tests") if include_generated else ([], [])
     solutions = []
     raw = data.get("solutions")
     if isinstance(raw, dict) and isinstance(raw.get("language"), list) and isinstance(raw.get("solution"), list):
@@ -88,10 +90,11 @@ def _deepmind_candidate(row: Row, *, rules: Cleaning, report: LoadReport, includ
         row,
         id=str(name),
         statement=str(data["description"]),
-        tests=TestList(public[0] + hidden[0], public[1] + hidden[1]),
+        tests=TestList(public[0] + private[0] + generated[0], public[1] + private[1] + generated[1]),
         rules=rules,
         report=report,
         example_inputs=set(public[0]),
+        showable=len(public[0]) + len(private[0]),
         difficulty=None if data.get("difficulty") is None else str(data["difficulty"]),
         meta={"name": str(name)},
     )

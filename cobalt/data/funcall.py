@@ -115,10 +115,13 @@ def _signature_line(code: str, fn_name: str) -> str | None:
     return None
 
 
-def _float_comparator(tests: TestList) -> str | None:
-    return (
-        "float" if any("." in out or "e" in out.lower() for out in tests.outputs if out[:1] in "-0123456789") else None
-    )
+def _float_comparator(tests: TestList, rules: Cleaning) -> str | None:
+    """``"float"`` when the user asked for it (``detect_float``) and some expected return value is a
+    non-integer number; otherwise None, the executor's default comparison."""
+    if not rules.detect_float:
+        return None
+    numeric = (out for out in tests.outputs if out[:1] in "-0123456789")
+    return "float" if any("." in out or "e" in out.lower() for out in numeric) else None
 
 
 def _mbpp_candidate(row: Row, *, rules: Cleaning, report: LoadReport) -> Candidate:
@@ -151,7 +154,7 @@ def _mbpp_candidate(row: Row, *, rules: Cleaning, report: LoadReport) -> Candida
         report_note=report.note,
         example_inputs=set(),
         source="mbpp",
-        comparator=_float_comparator(tests),
+        comparator=_float_comparator(tests, rules),
         meta=meta,
     )
     setup = data.get("test_setup_code") or ""
@@ -194,7 +197,7 @@ def _humaneval_candidate(row: Row, *, rules: Cleaning, report: LoadReport) -> Ca
         report_note=report.note,
         example_inputs=set(),
         source="humaneval",
-        comparator=_float_comparator(tests),
+        comparator=_float_comparator(tests, rules),
         meta={"starter_code": str(data["prompt"]), "reference_solution": solution},
     )
     return Candidate([problem], [solution] if data.get("canonical_solution") else [])

@@ -11,7 +11,9 @@ Where Cobalt differs from the reference release, and why:
   ``meta["perturbation"]`` (a :class:`Perturbation`). One record then serves both conditions of
   the paper's comparison (original vs perturbed, with turn-0 programs shared), and
   :attr:`~cobalt.records.Problem.all_tests`, which the reward scores on, is never corrupted.
-  :func:`perturbed_view` gives the perturbed problem as a plain ``Problem`` for code that wants it.
+  :func:`perturbed_view` gives the perturbed problem as a plain ``Problem``; the perturbed
+  condition of ``cobalt rollout`` (and the demo) runs it through :func:`perturbed_problems`, so
+  the policy sees and is fed back the swapped outputs while the hidden tests stay as they were.
 * The generator is seeded per problem from ``(seed, problem id)``, so a problem's perturbation does
   not depend on the file order or on which other problems are in the file.
 * "Different outputs" means different after whitespace normalisation (tokens), and, for call-based
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -33,9 +36,11 @@ from pydantic import BaseModel, ConfigDict
 
 from cobalt.data.cleaning import Dropped
 from cobalt.data.report import LoadReport
+from cobalt.jsonl import InputError
 from cobalt.records import Problem, Tests
 
 META_KEY = "perturbation"
+ORIGINAL_PUBLIC_KEY = "original_public_tests"  # where a perturbed view keeps the original public tests
 NO_PAIR = "no two public tests with different outputs"
 
 
@@ -120,9 +125,35 @@ def perturbation_of(problem: Problem) -> Perturbation | None:
 
 def perturbed_view(problem: Problem) -> Problem:
     """The problem as the perturbed condition shows it: public tests replaced by the perturbed list
-    (the original public tests move to ``meta["original_public_tests"]``)."""
+    (the original public tests move to ``meta["original_public_tests"]``); hidden tests unchanged.
+
+    A problem that already is a perturbed view is returned as it is, so the original public tests
+    are never overwritten with the perturbed ones. Raises ValueError when there is no perturbation.
+    """
+    if ORIGINAL_PUBLIC_KEY in problem.meta:
+        return problem
     perturbation = perturbation_of(problem)
     if perturbation is None:
         raise ValueError(f"problem {problem.id!r} has no perturbation")
-    meta = {**problem.meta, "original_public_tests": problem.public_tests.model_dump(mode="json")}
+    meta = {**problem.meta, ORIGINAL_PUBLIC_KEY: problem.public_tests.model_dump(mode="json")}
     return problem.model_copy(update={"public_tests": perturbation.public_tests, "meta": meta})
+
+
+def perturbed_problems(problems: Iterable[Problem], source: str | os.PathLike = "problems") -> list[Problem]:
+    """Every problem as :func:`perturbed_view` shows it, for the perturbed condition.
+
+    A problem without a perturbation is refused with an :class:`~cobalt.jsonl.InputError` naming
+    ``source`` and the problem: running it on its original tests under the ``perturbed`` label
+    would silently mislabel the run.
+    """
+    views = []
+    for problem in problems:
+        if perturbation_of(problem) is None and ORIGINAL_PUBLIC_KEY not in problem.meta:
+            raise InputError(
+                source,
+                f"problem {problem.id!r} has no perturbation, so the perturbed condition cannot run it: "
+                "perturb the file first (cobalt data perturb IN OUT --seed S), or use --condition original",
+                field=f"meta.{META_KEY}",
+            )
+        views.append(perturbed_view(problem))
+    return views

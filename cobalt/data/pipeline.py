@@ -13,6 +13,7 @@ from cobalt.jsonl import InputError
 from cobalt.records import Problem
 
 DUPLICATE_ID = "duplicate id (first kept)"
+FLOAT_NOTE = "float comparator (decimal outputs, --detect-float)"
 
 
 def candidates_from_rows(
@@ -49,7 +50,8 @@ def finish(
     max_solutions: int = 16,
 ) -> Iterator[Problem]:
     """Problems from candidates: verified with their solutions when ``verify`` (see
-    :mod:`cobalt.data.verify`), ids made unique (a repeated id is dropped and counted)."""
+    :mod:`cobalt.data.verify`), ids made unique (a repeated id is dropped and counted); the kept
+    problems given the ``float`` comparator are counted under :data:`FLOAT_NOTE`."""
     problems: Iterable[Problem]
     if verify:
         problems = verify_candidates(candidates, report, config=sandbox, max_solutions=max_solutions)
@@ -62,4 +64,6 @@ def finish(
             continue
         seen.add(problem.id)
         report.kept += 1
+        if problem.comparator == "float":  # counted on kept problems, after verification
+            report.note(FLOAT_NOTE)
         yield problem

@@ -19,7 +19,7 @@ from cobalt.data.bundled import BundledConfig, load_bundled
 from cobalt.data.cleaning import Cleaning, PublicRule
 from cobalt.data.codecontests import load_codecontests
 from cobalt.data.funcall import load_funcall
-from cobalt.data.lcb import HUB_NAME, load_livecodebench
+from cobalt.data.lcb import HUB_NAME, FunctionalAs, load_livecodebench
 from cobalt.data.problems import load_problems
 from cobalt.data.report import LoadReport
 from cobalt.data.taco import load_taco_cobalt, load_taco_raw
@@ -54,6 +54,12 @@ class PrepareConfig(Settings):
     examples: Literal["keep", "cut"] | None = Field(
         None, description="Cut statements before their examples (lcb: cut, others: keep)."
     )
+    detect_float: bool = Field(
+        False,
+        description="Give problems whose expected outputs hold decimal numbers the 'float' comparator (counted "
+        "in the report; taco, jsonl and bundled keep their records' own); off: outputs are compared as text (the "
+        "executor's default), as in the reference release.",
+    )
     # verification with the provided solutions
     verify: bool = Field(
         False,
@@ -69,8 +75,16 @@ class PrepareConfig(Settings):
     start_date: datetime.date | None = Field(None, description="lcb: keep contests on or after this date.")
     end_date: datetime.date | None = Field(None, description="lcb: keep contests on or before this date.")
     max_hidden: int | None = Field(None, ge=1, description="lcb: cap hidden tests (default: keep all).")
+    lcb_functional: FunctionalAs = Field(
+        "stdin",
+        description="lcb: how LeetCode (functional) problems run: stdin (the reference's way: a program reads the "
+        "argument lines and prints the answer, compared as text) or call (the named function is called and its "
+        "JSON result compared).",
+    )
     # CodeContests
-    include_generated: bool = Field(False, description="codecontests: add the generated tests to the hidden ones.")
+    include_generated: bool = Field(
+        False, description="codecontests: add the generated tests to the hidden ones (never to the public ones)."
+    )
     # the bundled suite
     bundled: BundledConfig = Field(default_factory=BundledConfig)
 
@@ -83,6 +97,7 @@ class PrepareConfig(Settings):
             "num_public": self.num_public,
             "public_rule": self.public_rule,
             "cut_examples": None if self.examples is None else self.examples == "cut",
+            "detect_float": self.detect_float,
         }
         given = {key: value for key, value in overrides.items() if value is not None}
         try:
@@ -115,6 +130,8 @@ def prepare(source_input: str | None, config: PrepareConfig, report: LoadReport)
             end_date=config.end_date,
             cut_examples=config.examples != "keep",
             max_hidden=config.max_hidden,
+            functional=config.lcb_functional,
+            detect_float=config.detect_float,
             **common,
         )
     if not source_input:

@@ -30,6 +30,7 @@ def load_problems(
 
     A bad row or a repeated id raises :class:`~cobalt.jsonl.InputError` naming the file, the line
     and the field; with ``skip_invalid`` it is skipped, logged and counted in ``report`` instead.
+    A file with no records at all is bad input too (:class:`~cobalt.jsonl.InputError`).
     """
     path = Path(path)
     if not path.is_file():
@@ -37,9 +38,11 @@ def load_problems(
     report = report if report is not None else LoadReport(source=str(path))
     problems: list[Problem] = []
     first_seen: dict[str, str] = {}
+    rows = 0
     for row in _rows(path):
         if limit is not None and len(problems) >= limit:
             break
+        rows += 1
         report.rows += 1
         try:
             if isinstance(row, InputError):
@@ -54,6 +57,10 @@ def load_problems(
             continue
         report.kept += 1
         problems.append(problem)
+    if rows == 0 and limit != 0:
+        # An empty file is almost always a mistake upstream (a failed prepare, a wrong path); every
+        # stage that reads it would otherwise do nothing and succeed.
+        raise InputError(path, "holds no problems (the file has no records)")
     return problems
 
 

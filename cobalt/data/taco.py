@@ -1,4 +1,4 @@
-"""TACO in three forms: TACO-Cobalt rows, TACO-Cobalt-PTB rows, and raw TACO / TACO-verified rows.
+r"""TACO in three forms: TACO-Cobalt rows, TACO-Cobalt-PTB rows, and raw TACO / TACO-verified rows.
 
 * **TACO-Cobalt** (``osunlp/TACO-Cobalt``): ``id, difficulty, question, instruction, test_cases,
   public_test_cases, hidden_test_cases``; test fields are JSON strings in the common format. The
@@ -23,6 +23,9 @@ Where Cobalt differs from the reference release, and why:
   reading is tried too, and the one a provided solution passes is kept.
 * The 4 public tests are chosen by ``examples-then-shortest`` (see :mod:`cobalt.data.cleaning`)
   instead of by a 7B model's pass rates.
+* GeeksforGeeks rows without ``fn_name`` are dropped (counted): their tests are the page's display
+  text (``N = 5\nA[] = {...}``), which no stdin program can read. The release kept them.
+* Outputs are compared as text unless ``detect_float`` is asked for, as in the release.
 """
 
 from __future__ import annotations
@@ -192,6 +195,7 @@ def raw_taco_candidate(row: Row, *, rules: Cleaning, report: LoadReport, dataset
     if not isinstance(data["question"], str):
         raise row.error("must be a string", "question")
     readings = _raw_tests(row)
+    _refuse_display_text(data, readings[0])
     problem_id = _row_id(row, data, dataset)
     meta: dict[str, Any] = {}
     for key, meta_key in (("starter_code", "starter_code"), ("source", "platform"), ("url", "url"), ("name", "name")):
@@ -213,6 +217,17 @@ def raw_taco_candidate(row: Row, *, rules: Cleaning, report: LoadReport, dataset
         for index, tests in enumerate(readings)
     ]
     return Candidate(problems, _solutions(row))
+
+
+GFG_DISPLAY_TEXT = "geeksforgeeks tests without fn_name (display text, not stdin)"
+
+
+def _refuse_display_text(data: dict[str, Any], tests: TestList) -> None:
+    r"""GeeksforGeeks problems ask for a function, but the rows that lack ``fn_name`` hold the
+    examples as the page shows them (``N = 5\nA[] = {1, 2, 3}``): read as stdin, no program could
+    parse them, so every attempt would fail. Such rows are dropped and counted."""
+    if tests.fn_name is None and str(data.get("source") or "").strip().lower() == "geeksforgeeks":
+        raise Dropped(GFG_DISPLAY_TEXT)
 
 
 def _comparator(tests: TestList, rules: Cleaning) -> str | None:

@@ -267,12 +267,13 @@ class DemoRun:
     def collect_perturbed(self) -> None:
         """Trajectories on the RL problems with two public expected outputs swapped (docs/paper.md
         §2.7), starting from the same first programs as the original collection."""
-        from cobalt.data.perturb import perturb_problems, perturbed_view
+        from cobalt.data.perturb import perturb_problems
 
         with self.stage("collect-perturbed") as todo:
             if not todo:
                 return
-            problems = [perturbed_view(p) for p in perturb_problems(self.problems("rl"), seed=self.config.seed)]
+            # The rollout's perturbed condition swaps in the perturbed public tests, as `cobalt rollout` does.
+            problems = list(perturb_problems(self.problems("rl"), seed=self.config.seed))
             config = self.config
             rollout = self.rollout_config(
                 self.path("model-sft"),

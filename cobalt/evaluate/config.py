@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import ConfigDict, Field
 
 from cobalt.config import Settings, same_setting
+from cobalt.sandbox.compare import ComparatorName
 from cobalt.sandbox.config import Limits, SandboxConfig
 
 
@@ -25,5 +26,10 @@ class EvaluateConfig(Settings):
         None, description="The problems file, to score the programs of a run collected with --no-hidden."
     )
     scored_out: str | None = Field(None, description="Where scored trajectories go (default RUN.scored.jsonl).")
+    comparator: ComparatorName | None = Field(
+        None,
+        description="Output comparator when scoring, for problems that name none (default: the one the run "
+        "was collected with, from its manifest; strip, the reference's, without one).",
+    )
     cpu_s: float = same_setting(Limits, "cpu_s")
     allow_unsafe: bool = same_setting(SandboxConfig, "allow_unsafe")

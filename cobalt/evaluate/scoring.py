@@ -64,6 +64,23 @@ async def _score_turn(turn: Turn, problem: Problem, executor: Executor) -> Turn:
     return turn.model_copy(update={"hidden_pass_rate": result.pass_rate, "hidden_verdicts": list(result.verdicts)})
 
 
+def collection_comparator(run: str | os.PathLike) -> str:
+    """The comparator ``run``'s programs were judged with while it was collected, so that its hidden
+    tests are scored the same way: its manifest's, ``lines`` for a manifest older than the setting,
+    and the rollout's default (``strip``, the reference's) for a run without a manifest."""
+    from cobalt.rollout.collect import recorded_config
+    from cobalt.rollout.config import RolloutConfig
+    from cobalt.rollout.manifest import manifest_path, read_manifest
+
+    manifest = read_manifest(manifest_path(run))
+    if manifest is None or not isinstance(manifest.get("config"), dict):
+        return RolloutConfig().sandbox.comparator
+    try:
+        return recorded_config(manifest["config"]).sandbox.comparator
+    except ValueError:  # a manifest this version cannot read: fall back to the default
+        return RolloutConfig().sandbox.comparator
+
+
 def score_file(
     run: str | os.PathLike,
     problems: Mapping[str, Problem],

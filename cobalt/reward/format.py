@@ -4,16 +4,22 @@ A completion is split at its first ``</think>``: the *think* part before it, the
 it (both stripped). Without ``</think>``, or when ``require_think=False``, the whole completion is
 the response and the think part is empty.
 
-Code extraction follows the same parse as the format rules, so that a completion that satisfies
-them is always scored on the one block they validated:
+Code extraction (:func:`find_program`) is the one parser the reward, the rollout and the
+baselines share, so that the program a turn runs is the program its reward scores. It accepts what
+the reference release accepts (a block opens with three backticks, an optional word tag and a
+newline, and closes at the next three backticks; the body is stripped): a fence need not start a
+line, and a closing fence may end a code line. It also follows the same parse as the format rules,
+so that a completion that satisfies them is always scored on the one block they validated:
 
-1. Only the response is searched (code written while thinking is never run).
-2. The last ```` ```python ```` fence in the response whose block is closed (a later ```` ``` ````)
-   wins; the rest of the fence line (``3`` in ```` ```python3 ````) is dropped.
+1. Only the response is searched (code written while thinking is never run); see
+   :func:`extract_code`.
+2. The last ```` ```python ```` fence whose block is closed (a later ```` ``` ````) wins; the rest
+   of the fence line (``3`` in ```` ```python3 ````) is dropped.
 3. Otherwise the last closed fenced block with any other tag (or none) is taken, as the reference
    release does; such a completion then breaks the format rules and pays the -0.9 penalty.
-4. Otherwise there is no code (the reward's -1 branch). An unclosed block, typically a completion
-   cut at the token limit, is no code.
+4. Otherwise there is no code (the reward's -1 branch; the rollout's no-code feedback). An
+   unclosed block, typically a completion cut at the token limit, is no code. An empty closed
+   block is an empty program (it runs, and fails), as in the reference.
 
 Token counts use the tokenizer the caller passes (the reference used tiktoken ``o200k_base``,
 which cannot be fetched offline); with none, a token is taken as 4 characters.
@@ -125,14 +131,19 @@ def _python_block(response: str) -> str | None:
     return None
 
 
-def extract_code(completion: str, require_think: bool = True) -> str | None:
-    """The program a completion submits (rules in the module docstring), or None."""
-    _, response = split_think(completion, require_think)
-    code = _python_block(response)
+def find_program(text: str) -> str | None:
+    """The program in ``text`` (rules 2 to 4 of the module docstring, the whole text searched), or None."""
+    code = _python_block(text)
     if code is not None:
         return code
-    blocks = _ANY_BLOCK.findall(response)
+    blocks = _ANY_BLOCK.findall(text)
     return blocks[-1].strip() if blocks else None
+
+
+def extract_code(completion: str, require_think: bool = True) -> str | None:
+    """The program a completion submits: :func:`find_program` on its response (the text after the
+    first ``</think>``; the whole completion without one or when ``require_think`` is false)."""
+    return find_program(split_think(completion, require_think)[1])
 
 
 def _violation(completion: str, response: str, require_think: bool) -> str | None:

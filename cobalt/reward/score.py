@@ -203,13 +203,23 @@ def _requests(
     return requests
 
 
-def reward_executor(cpu_s: float = Limits().cpu_s, memory_mb: int = Limits().memory_mb) -> Any:
+def reward_executor(
+    cpu_s: float = Limits().cpu_s,
+    memory_mb: int = Limits().memory_mb,
+    *,
+    comparator: str | None = None,
+    budget_s: float = SUITE_BUDGET_S,
+    feedback: str | None = None,
+) -> Any:
     """A :class:`cobalt.sandbox.SyncExecutor` with the reward's limits: ``cpu_s`` and ``memory_mb``
-    per test and a 30 s budget for a program's whole test list, as the reference (close it)."""
+    per test and a ``budget_s`` (30 s, as the reference) for a program's whole test list (close it).
+    ``comparator`` is the default for requests that name none and ``feedback`` the layout of the
+    failed-test feedback (None: the sandbox's defaults)."""
     from cobalt.sandbox import SandboxConfig, SyncExecutor
 
-    limits = Limits(cpu_s=cpu_s, memory_mb=memory_mb, program_budget_s=SUITE_BUDGET_S)
-    return SyncExecutor(SandboxConfig(limits=limits))
+    limits = Limits(cpu_s=cpu_s, memory_mb=memory_mb, program_budget_s=budget_s)
+    extra = {key: value for key, value in (("comparator", comparator), ("feedback", feedback)) if value}
+    return SyncExecutor(SandboxConfig(limits=limits, **extra))
 
 
 _default: Any = None

@@ -53,7 +53,6 @@ from cobalt.rollout import manifest as manifests
 from cobalt.rollout.config import RolloutConfig
 from cobalt.rollout.policy import Completion, Policy
 from cobalt.rollout.prompts import (
-    answer_part,
     execution_feedback,
     extract_code,
     initial_messages,
@@ -296,6 +295,8 @@ class Turn0Source:
             first = trajectory.turns[0]
             attempt = Attempt(first.completion, first.code, first.completion_tokens)
             self._attempts[key] = (trajectory.condition, attempt)
+        if not self._attempts:
+            raise InputError(self.path, "the file holds no trajectories to take turn-0 answers from")
 
     def attempt(self, problem_id: str, sample: int) -> Attempt:
         """The stored first answer of ``sample`` of a problem; raises :class:`~cobalt.jsonl.InputError`
@@ -410,7 +411,7 @@ class _Rollout:
         reasoning = self.config.reasoning
         return Attempt(
             completion=visible_answer(completion.text, reasoning, self.config.max_turn_chars),
-            code=extract_code(answer_part(completion.text, reasoning)),
+            code=extract_code(completion.text, reasoning),
             completion_tokens=completion.completion_tokens,
         )
 
@@ -541,6 +542,19 @@ def pending_work(
             yield problem, missing
 
 
+def conditioned_problems(
+    problems: Sequence[Problem], condition: str, source: str | os.PathLike = "problems"
+) -> Sequence[Problem]:
+    """The problems as ``condition`` runs them: unchanged for ``original``; for ``perturbed``, with
+    the perturbed public tests (:func:`cobalt.data.perturb.perturbed_problems`, which refuses a
+    problem that has none)."""
+    if condition != "perturbed":
+        return problems
+    from cobalt.data.perturb import perturbed_problems  # the data package is only needed here
+
+    return perturbed_problems(problems, source)
+
+
 def check_problems(problems: Sequence[Problem], source: str | os.PathLike = "problems") -> None:
     """Refuse duplicate ids; warn about problems that cannot give feedback or a score."""
     seen: set[str] = set()
@@ -560,7 +574,7 @@ def _check_resumable(path: Path, config: RolloutConfig, has_output: bool) -> dic
     previous = manifests.read_manifest(path)
     if previous is None or not has_output:
         return None
-    before = RolloutConfig.model_validate(previous["config"]).identity() if "config" in previous else {}
+    before = recorded_config(previous["config"]).identity() if "config" in previous else {}
     changed = [(key, before[key], value) for key, value in config.identity().items() if before.get(key, value) != value]
     if changed:
         what = "; ".join(f"{key}={old!r}, now {new!r}" for key, old, new in changed)
@@ -572,6 +586,18 @@ def _check_resumable(path: Path, config: RolloutConfig, has_output: bool) -> dic
     return previous
 
 
+# What a manifest written before these settings existed ran with: resuming such a run under the
+# newer defaults would mix two comparisons and two feedback layouts in one output.
+_SETTINGS_BEFORE_RECORDED = {"comparator": "lines", "feedback": "cobalt"}
+
+
+def recorded_config(data: dict[str, Any]) -> RolloutConfig:
+    """The configuration a manifest records, with the sandbox settings older manifests lack filled in
+    with what those runs used."""
+    sandbox = {**_SETTINGS_BEFORE_RECORDED, **(data.get("sandbox") or {})}
+    return RolloutConfig.model_validate({**data, "sandbox": sandbox})
+
+
 async def collect(
     problems: Sequence[Problem],
     policy: Policy,
@@ -581,6 +607,7 @@ async def collect(
     executor: Executor | None = None,
     progress: Progress | None = None,
     resume: bool = True,
+    source: str | os.PathLike = "problems",
 ) -> RolloutStats:
     """Roll ``policy`` out on ``problems`` and append one :class:`Trajectory` per (problem, sample)
     to the JSONL file ``out``, with a manifest beside it.
@@ -588,11 +615,17 @@ async def collect(
     With ``resume`` (the default) trajectories already in ``out`` are kept and skipped, provided the
     manifest's output-deciding settings match ``config``; otherwise the file starts afresh. An
     ``executor`` may be shared with the caller; by default one is made from ``config.sandbox``.
-    The policy is not closed. Raises :class:`~cobalt.jsonl.InputError` on bad input and
-    :class:`~cobalt.rollout.policy.PolicyError` when the engine fails for good.
+    The policy is not closed. Raises :class:`~cobalt.jsonl.InputError` on bad input (errors name
+    ``source``, the problems file) and :class:`~cobalt.rollout.policy.PolicyError` when the engine
+    fails for good.
+
+    Under ``condition: perturbed`` every problem runs on its perturbed public tests
+    (``meta.perturbation``, from ``cobalt data perturb`` or TACO-Cobalt-PTB); its hidden tests are
+    unchanged. A problem without a perturbation is an ``InputError``.
     """
     out = Path(out)
-    check_problems(problems)
+    check_problems(problems, source)
+    problems = conditioned_problems(problems, config.condition, source)
     turn0 = Turn0Source(config.turn0_from) if config.turn0_from else None
     if turn0 is not None:
         turn0.check_covers(problems, config.sampling.n)
@@ -651,6 +684,7 @@ __all__ = [
     "RolloutStats",
     "Turn0Source",
     "collect",
+    "conditioned_problems",
     "finished_keys",
     "pending_work",
     "run_rollout",

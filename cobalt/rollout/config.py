@@ -18,15 +18,28 @@ from cobalt.records import Condition
 from cobalt.rollout.policy import PolicyConfig, SamplingParams
 from cobalt.rollout.prompts import MAX_TURN_CHARS, REPAIR_TEMPLATE, SYSTEM_PROMPT, check_repair_template
 from cobalt.sandbox import Limits, SandboxConfig
+from cobalt.sandbox.compare import ComparatorName
+from cobalt.sandbox.feedback import FeedbackStyle
 
 
 class SandboxSettings(BaseModel):
-    """The executor settings a rollout exposes (docs/paper.md §6: 4 s CPU and 1 GB per test)."""
+    """The executor settings a rollout exposes (docs/paper.md §6: 4 s CPU and 1 GB per test; the
+    reference's output comparison and feedback fields)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     cpu_s: float = same_setting(Limits, "cpu_s")
     memory_mb: int = same_setting(Limits, "memory_mb")
+    comparator: ComparatorName = Field(
+        "strip",
+        description="Output comparator for problems that name none: 'strip' (the reference's stripped-text "
+        "equality), 'lines', 'tokens', ... (cobalt.sandbox.compare).",
+    )
+    feedback: FeedbackStyle = Field(
+        "reference",
+        description="Failed-test feedback layout: 'reference' (the reference's fields per verdict) or 'cobalt' "
+        "(this project's earlier layout; cobalt.sandbox.feedback).",
+    )
     workers: int | None = Field(None, ge=1, description="Programs run at once (default: the cores).")
     tier: Literal["auto", "bwrap", "process"] = same_setting(SandboxConfig, "tier")
     allow_unsafe: bool = same_setting(SandboxConfig, "allow_unsafe")
@@ -38,6 +51,8 @@ class SandboxSettings(BaseModel):
             limits=Limits(cpu_s=self.cpu_s, memory_mb=self.memory_mb),
             tier=self.tier,
             allow_unsafe=self.allow_unsafe,
+            comparator=self.comparator,
+            feedback=self.feedback,
             **extra,
         )
 
@@ -53,7 +68,11 @@ class RolloutConfig(Settings):
     turns: int = Field(
         8, ge=0, description="Refinement turns after the first attempt: 8 to evaluate, 2 to collect training data."
     )
-    condition: Condition = Field("original", description="Label of the public tests used: original or perturbed.")
+    condition: Condition = Field(
+        "original",
+        description="Public tests the policy runs on: original, or perturbed (each problem's meta.perturbation, "
+        "from cobalt data perturb; the hidden tests stay the same).",
+    )
     turn0_from: str | None = Field(
         None, description="A previous run whose turn-0 answers are reused (same problem ids, samples 0..n-1)."
     )
@@ -114,4 +133,6 @@ class RolloutConfig(Settings):
             "score_hidden": self.score_hidden,
             "sandbox.cpu_s": self.sandbox.cpu_s,
             "sandbox.memory_mb": self.sandbox.memory_mb,
+            "sandbox.comparator": self.sandbox.comparator,
+            "sandbox.feedback": self.sandbox.feedback,
         }

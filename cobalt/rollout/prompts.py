@@ -4,15 +4,16 @@ The wording is Cobalt's own. What carries over from the reference pipeline (docs
 substance: the system prompt states the sandbox rules (resource limits, no processes or shells, no
 filesystem changes, only safe modules); each repair turn shows the first failing public test (or
 the all-passed message, or a no-code message) inside a fixed repair instruction; the program is
-the answer's last fenced code block; for reasoning models everything up to ``</think>`` leaves the
-history and each stored turn keeps at most 6000 characters.
+the answer's last fenced code block, read by the reward's parser
+(:func:`cobalt.reward.format.find_program`, the same rules as the reference release); for reasoning
+models everything up to ``</think>`` leaves the history and each stored turn keeps at most 6000
+characters.
 """
 
 from __future__ import annotations
 
-import re
-
 from cobalt.records import ExecResult, Message, Problem
+from cobalt.reward.format import extract_code as _completion_code
 
 SYSTEM_PROMPT = """\
 You are an expert Python programmer. You solve programming problems by writing one complete, \
@@ -61,11 +62,6 @@ NO_CODE_FEEDBACK = (
 THINK_END = "</think>"
 MAX_TURN_CHARS = 6000  # docs/paper.md §2.1: stored assistant turns of reasoning models are capped
 
-# An opening fence (three or more backticks, an optional info string) at the start of a line, then
-# everything up to a closing fence of the same length on its own line.
-_FENCED_BLOCK = re.compile(r"^(?P<fence>`{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
-_PYTHON_TAGS = {"", "python", "python3", "py", "py3"}
-
 
 def initial_messages(problem: Problem, system_prompt: str = SYSTEM_PROMPT) -> list[Message]:
     """The conversation a trajectory starts from: the system prompt (none when it is empty), then the problem."""
@@ -103,18 +99,16 @@ def check_repair_template(template: str) -> str:
     return template
 
 
-def extract_code(text: str) -> str | None:
-    """The program in an answer: the body of its last closed fenced block, or None.
+def extract_code(completion: str, reasoning: bool = False) -> str | None:
+    """The program an answer submits, or None: the reward's parser
+    (:func:`cobalt.reward.format.extract_code`), so a turn runs the program its reward scores.
 
-    Blocks tagged with another language (```text, ```bash, ...) are skipped, because models often
-    follow the program with a block of sample output; untagged blocks count as Python. An unclosed
-    fence (an answer cut off by the token limit) is not a program.
+    The last closed ```` ```python ```` block wins, else the last closed fenced block of any tag (as
+    the reference reads answers); a fence need not start a line. An unclosed fence (an answer cut
+    off by the token limit) is no program. With ``reasoning`` only the text after ``</think>`` is
+    searched (after the first one), uncut, so that the 6000-character cap of stored turns never truncates the program.
     """
-    bodies = [m.group("body") for m in _FENCED_BLOCK.finditer(text) if m.group("info").strip().lower() in _PYTHON_TAGS]
-    if not bodies:
-        return None
-    code = bodies[-1]
-    return code if code.strip() else None
+    return _completion_code(completion, require_think=reasoning)
 
 
 def visible_answer(completion: str, reasoning: bool, max_chars: int = MAX_TURN_CHARS) -> str:
@@ -127,9 +121,3 @@ def visible_answer(completion: str, reasoning: bool, max_chars: int = MAX_TURN_C
     if not reasoning:
         return completion
     return completion.rsplit(THINK_END, 1)[-1].lstrip()[:max_chars]
-
-
-def answer_part(completion: str, reasoning: bool) -> str:
-    """The part of a completion the program is read from (after ``</think>`` for reasoning models),
-    uncut, so that the 6000-character cap never truncates the program that runs."""
-    return completion.rsplit(THINK_END, 1)[-1] if reasoning else completion

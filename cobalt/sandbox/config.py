@@ -75,6 +75,9 @@ class SandboxConfig(Settings):
     )
     workers: int = Field(default_factory=default_workers, ge=1, description="Programs run at once (<= cores).")
     comparator: str = Field("lines", description="Default output comparator (see cobalt.sandbox.compare).")
+    feedback: Literal["reference", "cobalt"] = Field(
+        "cobalt", description="Layout of the failed-test feedback (see cobalt.sandbox.feedback); rollouts set it."
+    )
     float_tol: float = Field(1e-6, ge=0, description="Absolute-or-relative tolerance of the 'float' comparator.")
     python: str | None = Field(None, description="Interpreter run inside the sandbox; default: this one.")
     bwrap: str = Field("bwrap", description="bubblewrap binary (name on PATH or absolute path).")

@@ -182,7 +182,9 @@ class _ProgramRun:
                 output=failed.output,
                 stderr=self.compile_error if self.compile_error is not None else failed.stderr,
                 detail=failed.outcome.detail,
-            )
+                timeout_s=self.limits.cpu_s,
+            ),
+            self.executor.config.feedback,
         )
 
 

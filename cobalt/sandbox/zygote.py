@@ -325,8 +325,9 @@ def system_exit_code(exc):
     return 1
 
 
-def finish(code):
-    """Exit the way the interpreter does: join threads, run atexit hooks, flush, then leave."""
+def finish(code, streams=()):
+    """Exit the way the interpreter does: join threads, run atexit hooks, flush the standard streams as
+    ``flush_std_files`` does, flush what finalization would (see :func:`flush_leftover_writers`), then leave."""
     threading = sys.modules.get("threading")
     if threading is not None:
         try:
@@ -340,11 +341,50 @@ def finish(code):
     except BaseException:
         pass
     for stream in (sys.stdout, sys.stderr):
+        # As CPython's flush_std_files: a stream set to None or closed by the program is skipped.
+        if stream is None or is_closed(stream):
+            continue
         try:
             stream.flush()
         except BaseException:
             code = code or 120  # what CPython returns when the final flush fails
+    flush_leftover_writers(streams)
     os._exit(code)
+
+
+def is_closed(stream):
+    """Whether ``stream`` says it is closed; one without a readable ``closed`` is open, as CPython decides."""
+    try:
+        return bool(stream.closed)
+    except BaseException:
+        return False
+
+
+def flush_leftover_writers(streams):
+    """Flush what the interpreter's finalization would before ``os._exit`` skips it.
+
+    A plain interpreter destroys every object at exit, and a file object's destructor flushes it:
+    output printed to ``sys.__stdout__`` after ``sys.stdout`` was replaced, or written to a
+    forgotten ``open(1, "w")`` or a FastIO wrapper kept in a global, still comes out. Writers that
+    went out of scope earlier flushed themselves then; those left are the standard streams built in
+    the zygote (``streams``) and the file objects in the program's globals (looking only there keeps
+    this free: a scan of every live object costs ~75 ns each, 15 ms for 200,000 lists). Errors are
+    ignored, as finalization ignores them.
+    """
+    import _io
+
+    leftovers = [sys.__stdout__, sys.__stderr__, *streams]
+    main = sys.modules.get("__main__")
+    try:
+        leftovers += [obj for obj in vars(main).values() if isinstance(obj, _io._IOBase)]
+    except BaseException:
+        pass
+    for stream in leftovers:
+        try:
+            if stream is not None and not is_closed(stream):
+                stream.flush()
+        except BaseException:
+            pass
 
 
 def report_exception(exc, program):
@@ -503,7 +543,7 @@ def run_child(program, fds, limits):
         code = run_program(program, stdin_text)
     except BaseException:
         os._exit(125)
-    finish(code)
+    finish(code, program.streams[1:])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@
   :data:`cobalt.train.trainer.METHODS`.
 * :mod:`cobalt.train.cobalt`: the Cobalt method (bandit dataset rows, the reward TRL calls).
 * :mod:`cobalt.train.baselines`: single-turn GRPO, online multi-turn GRPO and VeRPO.
-* :class:`cobalt.train.config.TrainConfig`: every setting; presets ``paper-8b``, ``one-gpu`` and
-  ``tiny-cpu`` in ``cobalt/presets/train/``.
+* :class:`cobalt.train.config.TrainConfig`: every setting; presets ``paper-8b``,
+  ``paper-single-turn``, ``one-gpu`` and ``tiny-cpu`` in ``cobalt/presets/train/``.
+* :mod:`cobalt.train.validation`: validation during training, on the reference's schedule.
 * :mod:`cobalt.train.kl` (the paper's k2 KL for TRL) and :mod:`cobalt.train.prefix` (each group's
   prompt scored once): mixins composed into TRL's trainer by the builder.
 * :mod:`cobalt.train.verl_export`: parquet, reward module and launch script for verl.

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from cobalt.bandit import read_examples
@@ -92,6 +93,18 @@ def bandit_rows(config: TrainConfig, tokenizer: Any, dataset: str) -> list[dict[
 # --- reward -------------------------------------------------------------------------------------------
 
 
+def training_executor(config: TrainConfig) -> Any:
+    """The sandbox executor every method's reward runs programs on: the reward's limits, the 30 s
+    budget per program, ``config.reward_comparator`` for problems that name no comparator, and the
+    feedback layout the online baselines show (``config.reward_feedback``)."""
+    return reward_executor(
+        config.reward_cpu_s,
+        config.reward_memory_mb,
+        comparator=config.reward_comparator,
+        feedback=config.reward_feedback,
+    )
+
+
 class CobaltReward:
     """TRL reward function: the Cobalt reward of each completion, its parts logged as metrics.
 
@@ -103,19 +116,20 @@ class CobaltReward:
     __name__ = "cobalt_reward"
 
     def __init__(self, config: TrainConfig, tokenizer: Any = None, *, use_improvement: bool = True):
-        self.executor = reward_executor(config.reward_cpu_s, config.reward_memory_mb)
+        self.executor = training_executor(config)
         self.options = RewardOptions(require_think=config.require_think, tokenizer=tokenizer)
         self.use_improvement = use_improvement
+        self.validation = False  #: set while the trainer validates: the binary reward
 
     def __call__(self, prompts: list, completions: list, tests: list, **columns: Any) -> list[float]:
-        """The rewards of one batch of completions, as TRL asks for them."""
+        """The rewards of one batch of completions, as TRL asks for them (binary while validating)."""
         prev_best = columns.get("prev_best_pass_rate") if self.use_improvement else None
         breakdowns = score_breakdown(
             completions,
             tests,
             prev_best,
             comparators=columns.get("comparator"),
-            options=self.options,
+            options=replace(self.options, validation=self.validation),
             executor=self.executor,
         )
         log_metric = columns.get("log_metric")

@@ -2,9 +2,10 @@
 
 Defaults are the paper's recipe (docs/paper.md §2.5, docs/paper.md §A.4), so a GPU user who sets only
 ``model`` and ``dataset`` trains as the paper did. Named presets live in ``cobalt/presets/train/``:
-``paper-8b`` (the 8B recipe on 8 GPUs with vLLM), ``one-gpu`` (a small model on one GPU) and
-``tiny-cpu`` (the embedded demo). Precedence (:mod:`cobalt.config`): field defaults < preset <
-YAML file < ``--set`` options < flags.
+``paper-8b`` (the 8B recipe on 8 GPUs with vLLM), ``paper-single-turn`` (the reference's
+single-turn baseline), ``one-gpu`` (a small model on one GPU) and ``tiny-cpu`` (the embedded
+demo). Precedence (:mod:`cobalt.config`): field defaults < preset < YAML file < ``--set`` options
+< flags.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cobalt.config import Settings
 from cobalt.jsonl import InputError
+from cobalt.sandbox.compare import ComparatorName
 from cobalt.sandbox.config import Limits
 
 Method = Literal["cobalt", "single_turn", "multi_turn", "verpo"]
+Scheduler = Literal["constant", "constant_with_warmup", "linear", "cosine"]
 DEFAULT_LIMITS = Limits()
 
 
@@ -49,6 +52,18 @@ class TrainConfig(Settings):
     temperature: float = Field(1.0, gt=0, description="Sampling temperature of the training rollouts.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass of the training rollouts.")
     learning_rate: float = Field(1e-6, gt=0, description="Peak learning rate of the optimizer.")
+    lr_scheduler_type: Scheduler = Field(
+        "constant",
+        description="Learning-rate schedule (TRL's lr_scheduler_type). The reference (verl) keeps the rate constant; "
+        "TRL's default, linear decay to zero, would halve the mean rate over the run.",
+    )
+    warmup_steps: float = Field(
+        0.0,
+        ge=0,
+        description="Linear warm-up: optimizer steps, or under 1 a share of all steps (the reference has none). "
+        "Needs a schedule other than 'constant' (constant_with_warmup, linear or cosine).",
+    )
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay (verl's default 0.01; TRL's is 0).")
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm (grad_clip).")
     epsilon: float = Field(0.2, ge=0, description="Lower clip ratio.")
     epsilon_high: float = Field(0.4, ge=0, description="Upper clip ratio (clip-higher).")
@@ -63,11 +78,32 @@ class TrainConfig(Settings):
     prompts_per_step: int = Field(128, ge=1, description="Prompts per generation batch (train_batch_size).")
     prompts_per_update: int = Field(64, ge=1, description="Prompts per optimizer step (ppo_mini_batch_size).")
     per_device_train_batch_size: int = Field(16, ge=1, description="Completions per micro-batch per device.")
+    single_turn_prompts: Literal["bandit", "problems"] = Field(
+        "bandit",
+        description="single_turn: where its problem-only prompts come from. bandit: the turn-0 prompt of each "
+        "problem in the bandit dataset (the problems the builder kept); problems: every problem of a problems "
+        "file given as `dataset`, as the reference's single-turn script trained on its whole training file "
+        "(preset paper-single-turn).",
+    )
     group_by_length: bool = Field(
         False,
         description="Fill each generation batch with prompts of similar length (batches in a seeded random order) "
         "instead of shuffling prompts freely: a batch is padded to its longest prompt, and on a CPU that padding "
         "costs as much as real tokens. cobalt and single_turn only (online rollouts start from bare problems).",
+    )
+
+    # --- validation during training (the reference: verl's val_before_train and test_freq) ----------------
+    val_every: int | None = Field(
+        10,
+        ge=1,
+        description="Validate on `eval_dataset` every this many optimizer steps (the reference's test_freq=10); "
+        "none: never. Validation scores with the binary reward (1 when every test passes) and is logged as eval_*.",
+    )
+    val_before_train: bool = Field(True, description="Validate once before the first update (the reference did).")
+    val_temperature: float = Field(0.6, gt=0, description="Sampling temperature of validation (the reference's 0.6).")
+    val_top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling mass of validation (the reference's).")
+    val_generations: int = Field(
+        1, ge=1, description="Completions per validation prompt (the reference's val_kwargs.n default, 1)."
     )
 
     # --- runtime -----------------------------------------------------------------------------------
@@ -111,13 +147,23 @@ class TrainConfig(Settings):
     reward_memory_mb: int = Field(
         DEFAULT_LIMITS.memory_mb, ge=64, description="Memory per test when scoring completions."
     )
+    reward_comparator: ComparatorName = Field(
+        "strip",
+        description="Output comparator of the reward's sandbox for problems that name none (cobalt.sandbox.compare). "
+        "strip is the reference's rule, output.strip() == expected.strip(); the sandbox's own default is lines.",
+    )
+    reward_feedback: Literal["reference", "cobalt"] = Field(
+        "reference",
+        description="Layout of the failed-test feedback the online baselines show between turns (the "
+        "reference's fields, as in collection; cobalt: the demo's warm-up layout).",
+    )
 
     # --- online multi-turn baselines -----------------------------------------------------------------------
     turns: int = Field(3, ge=1, description="Programs per online rollout (turn 0 plus repairs).")
     system_prompt: str | None = Field(
         None,
-        description="multi_turn/verpo: the system message of the online prompts (default: Cobalt's); use the one "
-        "the other methods' data was collected with.",
+        description="multi_turn/verpo, and single_turn from a problems file: the system message of the prompts "
+        "(default: Cobalt's); use the one the other methods' data was collected with.",
     )
     repair_template: str | None = Field(
         None,
@@ -132,6 +178,13 @@ class TrainConfig(Settings):
         from cobalt.rollout.prompts import check_repair_template
 
         return template if template is None else check_repair_template(template)
+
+    @model_validator(mode="after")
+    def _warmup_has_a_schedule(self) -> TrainConfig:
+        # TRL's "constant" schedule ignores warm-up silently; say so instead of training without it.
+        if self.warmup_steps and self.lr_scheduler_type == "constant":
+            raise ValueError("warmup_steps needs lr_scheduler_type constant_with_warmup, linear or cosine")
+        return self
 
     @model_validator(mode="after")
     def _batch_arithmetic(self) -> TrainConfig:

@@ -31,6 +31,7 @@ from cobalt.train.baselines.online import multi_turn_reward, multi_turn_rollout,
 from cobalt.train.baselines.single_turn import single_turn_reward, single_turn_rows
 from cobalt.train.cobalt import bandit_rows, cobalt_reward, length_grouped
 from cobalt.train.config import TrainConfig
+from cobalt.train.validation import ValidationMixin, validation_args
 
 Rows = Callable[[TrainConfig, Any, str], list[dict[str, Any]]]
 Reward = Callable[[TrainConfig, Any], Any]
@@ -93,6 +94,9 @@ def grpo_args(config: TrainConfig, output_dir: str) -> Any:
         temperature=config.temperature,
         top_p=config.top_p,
         learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler_type,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm,
         epsilon=config.epsilon,
         epsilon_high=config.epsilon_high,
@@ -123,6 +127,7 @@ def grpo_args(config: TrainConfig, output_dir: str) -> Any:
         save_total_limit=config.save_total_limit,
         remove_unused_columns=False,
         shuffle_dataset=not groups_by_length(config),  # length_grouped has ordered the rows
+        **validation_args(config),
     )
 
 
@@ -140,9 +145,10 @@ def check_whole_groups(args: Any, num_generations: int) -> None:
         )
 
 
-def grpo_trainer_class(kl_estimator: str = "k3", share_prompts: bool = False) -> type:
-    """The trainer class to instantiate: TRL's own, with the k2 mixin for k2 and the prompt-sharing
-    mixin (:mod:`cobalt.train.prefix`, an optimisation, so skipped on an untested TRL) when asked."""
+def grpo_trainer_class(kl_estimator: str = "k3", share_prompts: bool = False, validate: bool = False) -> type:
+    """The trainer class to instantiate: TRL's own, with the k2 mixin for k2, the prompt-sharing
+    mixin (:mod:`cobalt.train.prefix`, an optimisation, so skipped on an untested TRL) and the
+    validation mixin (:mod:`cobalt.train.validation`) when asked."""
     import trl
     from trl import GRPOTrainer
 
@@ -151,7 +157,7 @@ def grpo_trainer_class(kl_estimator: str = "k3", share_prompts: bool = False) ->
 
     if kl_estimator not in ("k2", "k3"):
         raise ValueError(f"kl_estimator must be 'k2' or 'k3', not {kl_estimator!r}")
-    mixins: list[type] = []
+    mixins: list[type] = [ValidationMixin] if validate else []
     if kl_estimator == "k2":
         check_trl_version(trl.__version__)
         mixins.append(K2KLMixin)
@@ -182,7 +188,7 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
     reward = method.reward(config, tokenizer)
     try:
         extra = {"rollout_func": method.rollout(config, train_rows + eval_rows, reward)} if method.rollout else {}
-        trainer = grpo_trainer_class(config.kl_estimator, config.share_prompts)(
+        trainer = grpo_trainer_class(config.kl_estimator, config.share_prompts, validate=True)(
             model=config.model,
             reward_funcs=[reward],
             args=args,
@@ -195,13 +201,36 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
     except BaseException:
         reward.close()
         raise
+    trainer.val_sampling = (config.val_temperature, config.val_top_p)
     return trainer, reward
 
 
+METRICS_FILE = "metrics.jsonl"
+
+
+def metrics_file_callback(path: str | Path) -> Any:
+    """A ``TrainerCallback`` that appends every log entry (training and ``eval_*`` validation
+    metrics alike) to the JSON-lines file ``path`` as ``{"step": ..., **logs}``, from the main process."""
+    import json
+
+    from transformers import TrainerCallback
+
+    class MetricsFile(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+            if logs and state.is_world_process_zero:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "a") as out:
+                    out.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+
+    return MetricsFile()
+
+
 def train(config: TrainConfig, *, callbacks: list | None = None) -> Path:
-    """Train and save the final policy as a Hugging Face model directory; returns its path. A run
-    whose ``output_dir`` holds checkpoints resumes from the latest."""
-    trainer, reward = build_trainer(config, callbacks=callbacks)
+    """Train and save the final policy as a Hugging Face model directory; returns its path. Every
+    log entry, validation included, is appended to ``output_dir/metrics.jsonl``. A run whose
+    ``output_dir`` holds checkpoints resumes from the latest."""
+    logs = metrics_file_callback(Path(config.output_dir) / METRICS_FILE)
+    trainer, reward = build_trainer(config, callbacks=[logs, *(callbacks or [])])
     try:
         trainer.train(resume_from_checkpoint=last_checkpoint(config.output_dir))
     finally:

@@ -10,8 +10,11 @@ files for it instead of importing it (docs/paper.md §A.2, §A.3):
   ``comparator``);
 * ``cobalt_verl_reward.py``: ``async def compute_score(data_source, solution_str, ground_truth,
   extra_info=None, **kwargs) -> dict`` with the ``score`` and the reward's parts, computed by
-  :func:`cobalt.reward.score_breakdown` on Cobalt's sandbox with the reward's limits (binary on the
-  validation split);
+  :func:`cobalt.reward.score_breakdown` on Cobalt's sandbox with the reward's limits (the
+  reference's: 4 s per test, 30 s for a program's whole test list, the ``strip`` comparator), the
+  length terms counted in tokens of tiktoken ``o200k_base`` as the reference counted them (the
+  policy's tokenizer where that encoding cannot be loaded: :func:`length_tokenizer`), binary on the
+  validation split;
 * ``run_verl.sh``: ``python -m verl.trainer.main_ppo`` with the paper's settings (verl 0.9 keys).
 """
 
@@ -28,6 +31,8 @@ from pydantic import ConfigDict, Field
 from cobalt.bandit import read_examples
 from cobalt.config import Settings
 from cobalt.records import BanditExample
+from cobalt.reward.score import SUITE_BUDGET_S
+from cobalt.sandbox.compare import ComparatorName
 from cobalt.sandbox.config import Limits
 
 DATA_SOURCE = "cobalt"
@@ -42,6 +47,17 @@ class VerlExportConfig(Settings):
     model: str = Field("Qwen/Qwen3-8B", description="The policy the launch script trains (the paper's Qwen3-8B).")
     require_think: bool = Field(True, description="The model thinks: the reward requires one </think>.")
     cpu_s: float = Field(Limits().cpu_s, gt=0, description="CPU seconds per test in the reward.")
+    budget_s: float = Field(
+        SUITE_BUDGET_S, gt=0, description="Wall seconds for all of a program's tests (the reference's 30 s)."
+    )
+    comparator: ComparatorName = Field(
+        "strip", description="Output comparator for rows that name none (the reference's output.strip() rule)."
+    )
+    length_encoding: str = Field(
+        "o200k_base",
+        description="tiktoken encoding counting the reward's length terms (the reference's); where tiktoken or the "
+        "encoding cannot be loaded, the policy's tokenizer. Empty: always the policy's tokenizer.",
+    )
 
 
 REWARD_MODULE = '''"""verl reward for Cobalt, written by `cobalt export verl`. verl calls `compute_score` for each
@@ -57,30 +73,41 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from cobalt.reward import RewardOptions, reward_executor, score_breakdown
+from cobalt.train.verl_export import length_tokenizer
 
 REQUIRE_THINK = os.environ.get("COBALT_REQUIRE_THINK", "{require_think}") == "1"
+MODEL = os.environ.get("COBALT_MODEL", {model!r})
+LENGTH_ENCODING = os.environ.get("COBALT_LENGTH_ENCODING", {length_encoding!r})
 _shared = {{}}
 _lock = threading.Lock()
 
 
 def _sandbox():
     """One sandbox executor for the process (its programs run concurrently from any thread), made on
-    first use, and threads enough to keep its workers busy while verl awaits many responses."""
+    first use, threads enough to keep its workers busy while verl awaits many responses, and the
+    tokenizer of the length terms."""
     with _lock:
         if not _shared:
-            executor = reward_executor(cpu_s=float(os.environ.get("COBALT_TEST_CPU_S", "{cpu_s}")))
+            executor = reward_executor(
+                cpu_s=float(os.environ.get("COBALT_TEST_CPU_S", "{cpu_s}")),
+                comparator=os.environ.get("COBALT_COMPARATOR", {comparator!r}),
+                budget_s=float(os.environ.get("COBALT_PROGRAM_BUDGET_S", "{budget_s}")),
+            )
             atexit.register(executor.close)
             _shared["executor"] = executor
             _shared["threads"] = ThreadPoolExecutor(max_workers=2 * executor.executor.config.workers)
-    return _shared["executor"], _shared["threads"]
+            _shared["tokenizer"] = length_tokenizer(LENGTH_ENCODING, MODEL)
+    return _shared["executor"], _shared["threads"], _shared["tokenizer"]
 
 
 async def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
     extra_info = extra_info or {{}}
-    executor, threads = _sandbox()
+    executor, threads, tokenizer = _sandbox()
     tests = json.loads(ground_truth) if isinstance(ground_truth, str) else ground_truth
     options = RewardOptions(
-        validation=extra_info.get("split") == "val", require_think=kwargs.get("require_think", REQUIRE_THINK)
+        validation=extra_info.get("split") == "val",
+        require_think=kwargs.get("require_think", REQUIRE_THINK),
+        tokenizer=tokenizer,
     )
     scoring = functools.partial(
         score_breakdown,
@@ -105,6 +132,7 @@ LAUNCH_SCRIPT = """#!/usr/bin/env bash
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 MODEL="${{MODEL:-{model}}}"
+export COBALT_MODEL="${{COBALT_MODEL:-$MODEL}}"  # the reward counts lengths with it where o200k_base is unavailable
 python3 -m verl.trainer.main_ppo \\
   algorithm.adv_estimator=grpo \\
   algorithm.norm_adv_by_std_in_grpo=True \\
@@ -185,12 +213,42 @@ def export_verl(
         pq.write_table(pa.Table.from_pylist(rows), out / f"{split}.parquet")
         counts[split] = len(rows)
     (out / "cobalt_verl_reward.py").write_text(
-        REWARD_MODULE.format(require_think="1" if config.require_think else "0", cpu_s=config.cpu_s)
+        REWARD_MODULE.format(
+            require_think="1" if config.require_think else "0",
+            cpu_s=config.cpu_s,
+            budget_s=config.budget_s,
+            comparator=config.comparator,
+            model=config.model,
+            length_encoding=config.length_encoding,
+        )
     )
     script = out / "run_verl.sh"
     script.write_text(LAUNCH_SCRIPT.format(model=config.model))
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return counts
+
+
+def length_tokenizer(encoding: str, model: str) -> Any:
+    """What counts the reward's length terms in the exported reward: the tiktoken ``encoding``
+    (the reference's ``o200k_base``) when tiktoken is installed and can load it (its data file is
+    downloaded once, so an offline machine without a cache cannot), else ``model``'s tokenizer."""
+    import logging
+
+    if encoding:
+        try:
+            import tiktoken
+
+            return tiktoken.get_encoding(encoding)
+        except Exception as error:  # not installed, unknown encoding, or no network for its file
+            logging.getLogger(__name__).warning(
+                "tiktoken encoding %r unavailable (%s): counting length terms with %s's tokenizer",
+                encoding,
+                error,
+                model,
+            )
+    from cobalt.tokenizer import load_tokenizer
+
+    return load_tokenizer(model)
 
 
 def load_reward_module(directory: str | Path):

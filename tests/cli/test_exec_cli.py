@@ -115,3 +115,84 @@ def test_batch_duplicate_ids_are_refused(tmp_path):
     requests.write_text(batch_line(0) + "\n" + batch_line(0) + "\n")
     done = cobalt("exec", "--batch", str(requests), "--out", str(tmp_path / "out.jsonl"))
     assert done.returncode == 2 and "duplicate id 'p0' (first on line 1)" in done.stderr
+
+
+# --- comparators and problem records in the TESTS file -------------------------------------------
+
+THIRD = "print(1 / 3)\n"  # prints 0.3333333333333333
+FLOAT_TESTS = {"inputs": ["\n", "\n"], "outputs": ["0.333333\n", "0.3333333\n"]}
+
+
+def problem_row(problem_id: str, comparator: str | None = "float") -> dict:
+    return {
+        "id": problem_id,
+        "statement": "Print one third.",
+        "public_tests": {"inputs": ["\n"], "outputs": ["0.333333\n"]},
+        "hidden_tests": json.dumps({"inputs": ["\n", "\n"], "outputs": ["0.3333333\n", "0.5\n"]}),
+        "comparator": comparator,
+    }
+
+
+def verdicts_of(done: subprocess.CompletedProcess) -> list[str]:
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["verdicts"]
+
+
+def test_tests_file_may_name_its_comparator(tmp_path):
+    program = tmp_path / "third.py"
+    program.write_text(THIRD)
+    plain = write_tests(tmp_path / "plain.json", FLOAT_TESTS)
+    with_float = write_tests(tmp_path / "float.json", {**FLOAT_TESTS, "comparator": "float"})
+    assert verdicts_of(cobalt("exec", str(program), plain)) == ["WA", "WA"]
+    assert verdicts_of(cobalt("exec", str(program), with_float)) == ["AC", "AC"]
+
+
+def test_comparator_flag_wins_over_the_file(tmp_path):
+    program = tmp_path / "third.py"
+    program.write_text(THIRD)
+    tests = write_tests(tmp_path / "float.json", {**FLOAT_TESTS, "comparator": "float"})
+    assert verdicts_of(cobalt("exec", str(program), tests, "--comparator", "exact")) == ["WA", "WA"]
+
+
+def test_problem_record_runs_public_then_hidden_tests_with_its_comparator(tmp_path):
+    program = tmp_path / "third.py"
+    program.write_text(THIRD)
+    problems = write_tests(tmp_path / "problem.jsonl", json.dumps(problem_row("p1")) + "\n")
+    assert verdicts_of(cobalt("exec", str(program), problems)) == ["AC", "AC", "WA"]
+
+
+def test_problems_file_with_several_rows_needs_problem_id(tmp_path):
+    program = tmp_path / "third.py"
+    program.write_text(THIRD)
+    rows = [problem_row("p1"), problem_row("p2", comparator=None)]
+    problems = write_tests(tmp_path / "problems.jsonl", "\n".join(map(json.dumps, rows)) + "\n")
+    done = cobalt("exec", str(program), problems)
+    assert done.returncode == 2 and "holds 2 problems; choose one with --problem ID" in done.stderr
+    assert verdicts_of(cobalt("exec", str(program), problems, "--problem", "p2")) == ["WA", "WA", "WA"]
+    missing = cobalt("exec", str(program), problems, "--problem", "p9")
+    assert missing.returncode == 2 and "no problem with id 'p9'" in missing.stderr
+
+
+def test_unknown_comparator_in_the_file_is_one_clear_error(program, tmp_path):
+    tests = write_tests(tmp_path / "tests.json", {"inputs": ["1 2\n"], "outputs": ["3\n"], "comparator": "fuzzy"})
+    done = cobalt("exec", str(program), tests)
+    assert done.returncode == 2
+    assert f"{tests}: field 'comparator': unknown comparator 'fuzzy'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+def test_empty_tests_file_is_bad_input(program, tmp_path, content):
+    tests = write_tests(tmp_path / "tests.json", content)
+    done = cobalt("exec", str(program), tests)
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"{tests}: holds no records" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_empty_requests_file_is_bad_input(tmp_path):
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("\n")
+    out = tmp_path / "out.jsonl"
+    done = cobalt("exec", "--batch", str(requests), "--out", str(out))
+    assert done.returncode == 2
+    assert f"{requests}: holds no records" in done.stderr and "Traceback" not in done.stderr

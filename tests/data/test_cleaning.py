@@ -69,14 +69,20 @@ def test_unknown_public_rule_is_refused():
         ("Print A+B.\n\nSample Input 1\n\n3 4\n\nSample Output 1\n\n7", "Print A+B."),
         ("Count them.\n\nExamples\n\nInput\n\n3\n\nOutput\n\n3", "Count them."),
         ("Solve it.\n-----Sample Input-----\n1\n-----Sample Output-----\n1", "Solve it."),
+        ("Print YES or NO (any case).Sample Input 1:\n6\n\nSample Output 1:\n\nYES", "Print YES or NO (any case)."),
+        ("Return the sum.Example 1:\nInput: 1\nOutput: 1", "Return the sum."),
+        ("Return -1 if n < 1.\n\nFor Example:\n`f(2)` returns `[2, 1]`", "Return -1 if n < 1."),
     ],
 )
 def test_statement_is_cut_before_its_first_example(statement, kept):
     assert cut_before_examples(statement) == (kept, True)
 
 
-def test_a_sentence_mentioning_an_example_is_not_a_cut_point():
-    text = "Sort the list. For example, [2, 1] becomes [1, 2]."
+@pytest.mark.parametrize(
+    "text",
+    ["Sort the list. For example, [2, 1] becomes [1, 2].", "Read n. As the sample input shows, n may be 0."],
+)
+def test_a_sentence_mentioning_an_example_is_not_a_cut_point(text):
     assert cut_before_examples(text) == (text, False)
 
 

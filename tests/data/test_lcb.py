@@ -80,20 +80,22 @@ def test_stdin_row_becomes_a_problem_with_the_statement_cut(tmp_path):
     assert report.notes["statement cut before examples"] == 1
 
 
-def test_functional_row_is_call_based_with_the_starter_code_in_meta(tmp_path):
+def test_functional_row_called_by_name_keeps_the_starter_code_in_meta(tmp_path):
     path = write_jsonl(tmp_path / "test6.jsonl", [lcb_row("3100", functional=True)])
-    problem = next(load_livecodebench(str(path)))
+    problem = next(load_livecodebench(str(path), functional="call"))
     assert problem.fn_name == "largestSum"
     assert problem.public_tests.inputs == ["[1, 2, 3]\n2"] and problem.public_tests.outputs == ["5"]
     assert problem.statement == "Given nums and k, return the sum of the k largest elements."
     assert problem.meta["starter_code"].startswith("class Solution:")
 
 
-def test_functional_row_without_func_name_is_an_error(tmp_path):
+def test_functional_row_without_func_name_is_an_error_only_when_called_by_name(tmp_path):
     path = write_jsonl(tmp_path / "test6.jsonl", [lcb_row("3100", functional=True, metadata="{}")])
     with pytest.raises(InputError) as caught:
-        list(load_livecodebench(str(path)))
+        list(load_livecodebench(str(path), functional="call"))
     assert caught.value.field == "metadata"
+    problem = next(load_livecodebench(str(path)))  # a stdin program needs no function name
+    assert problem.fn_name is None and "lcb_func_name" not in problem.meta
 
 
 def test_contest_date_window_is_inclusive_and_counted(tmp_path):
@@ -126,3 +128,22 @@ def test_a_file_outside_the_requested_release_is_refused(tmp_path):
     path = write_jsonl(tmp_path / "test.jsonl", [lcb_row("old")])
     with pytest.raises(InputError, match="not part of release v6"):
         list(load_livecodebench(str(path), release="v6"))
+
+
+def test_functional_rows_read_as_stdin_by_default(tmp_path):
+    path = write_jsonl(tmp_path / "test6.jsonl", [lcb_row("3100", functional=True)])
+    problem = next(load_livecodebench(str(path)))
+    assert problem.fn_name is None and problem.hidden_tests.fn_name is None
+    assert problem.hidden_tests.inputs[0] == "[1, 2]\n1" and problem.hidden_tests.outputs[0] == "2"
+
+
+def test_an_unknown_functional_mode_is_refused(tmp_path):
+    path = write_jsonl(tmp_path / "test6.jsonl", [lcb_row("3100", functional=True)])
+    with pytest.raises(InputError, match="stdin, call"):
+        list(load_livecodebench(str(path), functional="print"))
+
+
+def test_private_tests_may_be_a_parsed_list(tmp_path):
+    private = [{"input": "1 1\n", "output": "2\n", "testtype": "stdin"}]
+    path = write_jsonl(tmp_path / "test6.jsonl", [lcb_row("p", private_test_cases=private)])
+    assert next(load_livecodebench(str(path))).hidden_tests.outputs == ["2\n"]

@@ -7,6 +7,8 @@ import pytest
 from cobalt.data import LoadReport, generate_suite, perturb_problem, perturb_problems, perturbation_of, perturbed_view
 from cobalt.data.bundled import BundledConfig
 from cobalt.data.cleaning import Dropped
+from cobalt.data.perturb import perturbed_problems
+from cobalt.jsonl import InputError
 from cobalt.records import Problem, Tests
 
 
@@ -64,3 +66,14 @@ def test_a_correct_program_fails_exactly_the_two_modified_tests(executor):
         assert result.passing == [False, False] + [True] * (len(view.public_tests) - 2), problem.id
         assert view.meta["original_public_tests"] == problem.public_tests.model_dump(mode="json")
         assert view.hidden_tests == problem.hidden_tests
+
+
+def test_the_perturbed_condition_takes_each_view_once_and_refuses_an_unperturbed_problem():
+    perturbed = perturb_problem(_problem("p", ["a\n", "b\n", "c\n"]), seed=0)
+    [view] = perturbed_problems([perturbed], "ptb.jsonl")
+    assert view.public_tests == perturbation_of(perturbed).public_tests
+    assert view.hidden_tests == perturbed.hidden_tests
+    # A view run through again (the demo hands views on) keeps the original public tests it recorded.
+    assert perturbed_problems([view]) == [view]
+    with pytest.raises(InputError, match=r"ptb\.jsonl: field 'meta\.perturbation': problem 'q' has no perturbation"):
+        perturbed_problems([perturbed, _problem("q", ["a\n", "b\n"])], "ptb.jsonl")

@@ -76,3 +76,22 @@ def test_every_stage_refuses_a_repeated_id(repeated, tmp_path, capsys, tiny_mode
     (tmp_path / "demo" / "problems" / "rl.jsonl").write_text(repeated.read_text())
     with pytest.raises(InputError, match="duplicate problem id 'a'"):
         demo.problems("rl")
+
+
+@pytest.mark.parametrize(("name", "text"), [("problems.jsonl", ""), ("blank.jsonl", "\n  \n"), ("array.json", "[]")])
+def test_a_file_with_no_records_is_bad_input(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError, match="holds no problems") as caught:
+        load_problems(path)
+    assert caught.value.path == path or str(path) in str(caught.value)
+
+
+def test_the_cli_refuses_an_empty_problems_file_naming_it(tmp_path, capsys):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    assert main(["data", "stats", str(path)]) == 2
+    assert f"{path}" in capsys.readouterr().err
+    out = tmp_path / "out.jsonl"
+    assert main(["data", "prepare", "--source", "jsonl", str(path), "--out", str(out)]) == 2
+    assert "holds no problems" in capsys.readouterr().err and not out.exists()

@@ -8,7 +8,7 @@ import tarfile
 import pytest
 from data_testkit import FIXTURES, write_jsonl
 
-from cobalt.data import LoadReport, load_apps, load_codecontests, load_funcall, load_problems
+from cobalt.data import Cleaning, LoadReport, load_apps, load_codecontests, load_funcall, load_problems
 from cobalt.data.apps import call_arguments
 from cobalt.data.cleaning import Dropped
 from cobalt.jsonl import InputError
@@ -41,11 +41,12 @@ def test_call_arguments_keep_a_string_position_a_string():
 
 def test_code_contests_json_rows():
     report = LoadReport(source="codecontests")
-    problems = list(load_codecontests(str(FIXTURES / "code_contests_sample.json"), report=report))
+    rules = Cleaning(detect_float=True)
+    problems = list(load_codecontests(str(FIXTURES / "code_contests_sample.json"), rules=rules, report=report))
     assert report.dropped == {"fewer than 2 tests": 1}
     first = problems[0]
     assert first.id == "code_contests_sample-1"
-    assert first.comparator == "float"  # outputs such as 3.162277660
+    assert first.comparator == "float"  # outputs such as 3.162277660, and the user asked for it
     assert "Time Limit" not in first.statement
     assert first.meta["time_limit_s"] == 5.0 and first.meta["memory_limit_bytes"] == 512_000_000
     for problem in problems:

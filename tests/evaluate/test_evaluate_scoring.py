@@ -71,3 +71,30 @@ def test_hidden_tests_that_do_not_match_the_run_are_refused(tmp_path, files, cap
     other.write_text(fewer.model_dump_json() + "\n")
     assert main(["evaluate", str(run), "--problems", str(other)]) == 2
     assert "has 2 hidden tests, the trajectory was collected with 3" in capsys.readouterr().err
+
+
+# Prints its sum after two spaces: the reference's stripped-text comparison accepts it, "lines" does not.
+LEADING_SPACES = "a, b = map(int, input().split())\nprint('  ' + str(a + b))\n"
+
+
+@pytest.mark.parametrize(
+    ("manifest_sandbox", "flags", "passes"),
+    [
+        (None, [], True),  # no manifest: the rollout's default, the reference's strip
+        ({"comparator": "lines", "feedback": "cobalt"}, [], False),  # collected with lines: scored with lines
+        ({"comparator": "lines", "feedback": "cobalt"}, ["--comparator", "strip"], True),  # the flag wins
+    ],
+)
+def test_hidden_tests_are_scored_with_the_comparator_the_run_was_collected_with(
+    tmp_path, manifest_sandbox, flags, passes
+):
+    run = tmp_path / "run.jsonl"
+    run.write_text(unscored(0, [LEADING_SPACES]).model_dump_json() + "\n")
+    if manifest_sandbox is not None:
+        manifest = {"kind": "rollout", "config": {"sandbox": manifest_sandbox}}
+        (tmp_path / "run.manifest.json").write_text(json.dumps(manifest))
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text(PROBLEM.model_dump_json() + "\n")
+    assert main(["evaluate", str(run), "--problems", str(problems), "--timeout", "1", *flags]) == 0
+    [(_, scored)] = read_records(run.with_name("run.scored.jsonl"), Trajectory)
+    assert (scored.turns[0].hidden_pass_rate == 1.0) is passes

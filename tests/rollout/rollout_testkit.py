@@ -152,13 +152,13 @@ class ChatServer:
 
 # --- a scripted policy and its problem --------------------------------------------------------
 
-ADD_RIGHT = "a, b = map(int, input().split())\nprint(a + b)\n"
-ADD_WRONG = "a, b = map(int, input().split())\nprint(a - b)\n"
+ADD_RIGHT = "a, b = map(int, input().split())\nprint(a + b)"
+ADD_WRONG = "a, b = map(int, input().split())\nprint(a - b)"
 NO_CODE_ANSWER = "I am not sure how to solve this one."
 
 
 def fenced(code: str) -> str:
-    return f"Here is my program.\n```python\n{code}```\n"
+    return f"Here is my program.\n```python\n{code}\n```\n"
 
 
 def add_problem(problem_id: str = "add", public_outputs: tuple[str, str] = ("3\n", "9\n")) -> Problem:

@@ -19,6 +19,7 @@ from rollout_testkit import (
     rollout_config,
 )
 
+from cobalt.data.perturb import perturb_problem, perturbation_of
 from cobalt.evaluate import summarize
 from cobalt.jsonl import InputError, read_records
 from cobalt.records import Message, Trajectory, Verdict
@@ -171,7 +172,7 @@ def test_turn0_programs_are_reused_across_conditions(tmp_path):
         run_rollout([add_problem("p")], make_policy(config.policy), config, original)
         server.requests.clear()
         perturbed_config = openai_config(server, turns=1, condition="perturbed", turn0_from=str(original))
-        swapped = add_problem("p", public_outputs=("9\n", "3\n"))  # two expected outputs exchanged
+        swapped = perturb_problem(add_problem("p"), seed=0)  # the two expected outputs exchanged
         run_rollout([swapped], make_policy(perturbed_config.policy), perturbed_config, tmp_path / "ptb.jsonl")
     assert all(len(r["messages"]) > 2 for r in server.requests)  # no new first answers were sampled
     before, after = read_run(original), read_run(tmp_path / "ptb.jsonl")
@@ -180,7 +181,8 @@ def test_turn0_programs_are_reused_across_conditions(tmp_path):
         assert after[key].turns[0].completion == before[key].turns[0].completion
         assert after[key].turns[0].hidden_pass_rate == before[key].turns[0].hidden_pass_rate
     right = after[("p", 2)].turns[0]
-    assert not right.public.all_passed and "Expected Output:\n9" in right.feedback  # the perturbed test shows
+    shown = perturbation_of(swapped).public_tests.outputs[0].strip()
+    assert not right.public.all_passed and f"Expected Output:\n{shown}" in right.feedback  # the perturbed test shows
 
 
 def test_turn0_source_must_cover_every_sample(tmp_path):
@@ -245,3 +247,18 @@ def test_tiny_model_rollout_writes_resumes_and_refuses_a_changed_config(tmp_path
         run_rollout(add_problems[:2], policy, changed, out)
     assert error.value.field == "turns"
     assert json.loads(out.read_text().splitlines()[0])["problem_id"].startswith("add-")
+
+
+def test_a_run_recorded_before_the_comparator_and_feedback_settings_resumes_only_with_its_own(tmp_path):
+    out = tmp_path / "old.jsonl"
+    with ChatServer(repairing_model) as server:
+        old = openai_config(server, turns=0, **{"sandbox.comparator": "lines", "sandbox.feedback": "cobalt"})
+        run_rollout([add_problem("p")], make_policy(old.policy), old, out)
+        manifest = json.loads(manifest_path(out).read_text())
+        for key in ("comparator", "feedback"):  # as a manifest written before the settings existed
+            del manifest["config"]["sandbox"][key]
+        manifest_path(out).write_text(json.dumps(manifest))
+        new = openai_config(server, turns=0)  # today's defaults: strip, reference
+        with pytest.raises(InputError, match=r"sandbox\.comparator='lines', now 'strip'"):
+            run_rollout([add_problem("p")], make_policy(new.policy), new, out)
+        run_rollout([add_problem("p")], make_policy(old.policy), old, out)  # its own settings resume it

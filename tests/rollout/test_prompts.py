@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
 from cobalt.records import ExecResult, Problem, Verdict
+from cobalt.reward.format import extract_code as reward_extract_code
 from cobalt.rollout.config import RolloutConfig
 from cobalt.rollout.prompts import (
     FAILED_TEST_INTRO,
     NO_CODE_FEEDBACK,
     REPAIR_TEMPLATE,
     SYSTEM_PROMPT,
-    answer_part,
     check_repair_template,
     execution_feedback,
     extract_code,
@@ -24,31 +26,45 @@ from cobalt.sandbox import ALL_PASSED
 from cobalt.train.config import TrainConfig
 
 
+def reference_extract(answer: str) -> str | None:
+    """How the reference release reads a program (its published rule, restated): the last match of
+    a fence with an optional word tag and a newline, up to the next fence, stripped."""
+    blocks = re.findall(r"```\w*\n(.*?)```", answer, re.DOTALL)
+    return blocks[-1].strip() if blocks else None
+
+
 def test_code_is_the_last_fenced_block():
     text = "First try:\n```python\nprint(1)\n```\nBetter:\n```python\nprint(2)\n```\nDone."
-    assert extract_code(text) == "print(2)\n"
+    assert extract_code(text) == "print(2)"
 
 
 def test_untagged_and_py_blocks_count_as_python():
-    assert extract_code("```\nx = 1\n```") == "x = 1\n"
-    assert extract_code("```py\nx = 2\n```") == "x = 2\n"
-    assert extract_code("```Python3\nx = 3\n```") == "x = 3\n"
+    assert extract_code("```\nx = 1\n```") == "x = 1"
+    assert extract_code("```py\nx = 2\n```") == "x = 2"
+    assert extract_code("```Python3\nx = 3\n```") == "x = 3"
 
 
 def test_a_trailing_block_in_another_language_is_not_the_program():
     text = "```python\nprint(input())\n```\nSample run:\n```text\n5\n```\n"
-    assert extract_code(text) == "print(input())\n"
+    assert extract_code(text) == "print(input())"
 
 
-def test_an_unclosed_or_empty_block_is_no_program():
-    assert extract_code("```python\nprint(1)\n") is None  # cut off by the token limit
-    assert extract_code("```python\n\n```") is None
-    assert extract_code("no code here") is None
-
-
-def test_longer_fences_may_wrap_backticks():
-    text = "````python\ns = '```'\nprint(s)\n````\n"
-    assert extract_code(text) == "s = '```'\nprint(s)\n"
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        ("Here it is: ```python\nprint(1)\n```", "print(1)"),  # the fence does not start a line
+        ("```python\nprint(input())```\nThat reads and echoes.", "print(input())"),  # nor does the closing one
+        ("Plan: ```python\nx = 1\n``` then the fix: ```python\nprint(2)\n```", "print(2)"),  # several blocks
+        ("```python\nprint(1)\n```\nand a cut-off second try:\n```python\nprint(", "print(1)"),
+        ("```python\nprint(1)\n", None),  # unclosed: cut off by the token limit
+        ("no code here", None),
+        ("```python\n\n```", ""),  # an empty block is an empty program, as the reference runs it
+    ],
+)
+def test_the_rollout_reads_answers_as_the_reward_and_the_reference_do(answer, code):
+    assert extract_code(answer) == code
+    assert reward_extract_code(answer, require_think=False) == code
+    assert reference_extract(answer) == code
 
 
 def test_reasoning_is_dropped_from_history_and_turns_are_capped():
@@ -56,14 +72,14 @@ def test_reasoning_is_dropped_from_history_and_turns_are_capped():
     visible = visible_answer(completion, reasoning=True)
     assert "hmm" not in visible and visible.startswith("Answer:")
     assert len(visible) == 6000
-    assert extract_code(answer_part(completion, reasoning=True)) == "print(1)\n"
+    assert extract_code(completion, reasoning=True) == "print(1)"
     assert visible_answer(completion, reasoning=False) == completion  # the option is off by default
 
 
 def test_code_beyond_the_cap_still_runs():
     completion = "</think>" + "x" * 6500 + "\n```python\nprint(2)\n```\n"
     assert "print(2)" not in visible_answer(completion, reasoning=True)
-    assert extract_code(answer_part(completion, reasoning=True)) == "print(2)\n"
+    assert extract_code(completion, reasoning=True) == "print(2)"
 
 
 def test_system_prompt_states_the_sandbox_rules():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from cobalt.sandbox.compare import (
@@ -20,7 +23,13 @@ from cobalt.sandbox.compare import (
         ("lines", "1 2  \n3\n\n\n", "1 2\n3\n", True),
         ("lines", "1 2\r\n3\r\n", "1 2\n3", True),
         ("lines", "1  2\n", "1 2\n", False),  # inner spacing matters
-        ("lines", "\n1\n", "1\n", False),  # leading blank lines matter
+        ("lines", "1\n", "\n1\n", True),  # leading blank lines do not matter (TACO 1492B expects one)
+        ("lines", " 1\n", "1\n", False),  # leading spaces on a line matter
+        ("strip", "1 2\n3\n\n", "\n1 2\n3", True),  # the reference: whole-text strip
+        ("strip", "1\r\n2\r\n", "1\n2\n", True),  # the output is read as a text-mode pipe reads it
+        ("strip", "1 \n2\n", "1\n2\n", False),  # inner trailing spaces matter
+        ("strip", "1  2\n", "1 2\n", False),
+        ("strip", "  1\n", "1", True),
         ("lines", "2\n1\n", "1\n2\n", False),  # line order matters
         ("lines", "1\n", "1\n2\n", False),  # a missing line fails (no zip truncation)
         ("tokens", "1   2\n3", "1 2 3\n", True),
@@ -87,3 +96,17 @@ def test_unknown_comparator_is_a_clear_error():
 )
 def test_values_equal_is_structural(got, want, equal):
     assert values_equal(got, want) is equal
+
+
+TACO_ROW = Path(__file__).parents[1] / "fixtures" / "sandbox" / "taco_card_1492B.jsonl"
+
+
+@pytest.mark.parametrize("comparator", ["lines", "strip"])
+def test_correct_solution_passes_a_real_test_whose_expected_output_starts_with_a_blank_line(run, comparator):
+    row = json.loads(TACO_ROW.read_text())
+    tests = json.loads(row["input_output"])
+    solution = json.loads(row["solutions"])[1]
+    assert tests["outputs"][3].startswith("\n") and tests["inputs"][3] == tests["inputs"][0]
+    chosen = [tests["inputs"][0], tests["inputs"][3]], [tests["outputs"][0], tests["outputs"][3]]
+    result = run(solution, *chosen, comparator=comparator)
+    assert [v.value for v in result.verdicts] == ["AC", "AC"], result.feedback

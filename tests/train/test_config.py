@@ -58,6 +58,15 @@ def test_paper_preset_is_the_papers_recipe_which_is_also_the_default():
         "prompts_per_update": 64,
         "save_steps": 10,
         "require_think": True,
+        "lr_scheduler_type": "constant",  # verl's optimiser: no decay, no warm-up, weight decay 0.01
+        "warmup_steps": 0,
+        "weight_decay": 0.01,
+        "reward_comparator": "strip",  # the reference's output.strip() == expected.strip()
+        "val_every": 10,  # verl's test_freq, val_before_train, val_kwargs
+        "val_before_train": True,
+        "val_temperature": 0.6,
+        "val_top_p": 0.95,
+        "val_generations": 1,
     }
     for key, value in recipe.items():
         assert getattr(paper, key) == value, key

@@ -1,16 +1,20 @@
-"""`cobalt export verl`: verl's parquet schema, and its reward module scoring real programs."""
+"""`cobalt export verl`: verl's parquet schema, and its reward module scoring real programs with the
+reference's rules: a 30 s budget per program, length terms in tokens, the strip comparator."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import time
+from types import SimpleNamespace
 
 import pytest
 
 pq = pytest.importorskip("pyarrow.parquet")
 
 from cobalt.records import BanditExample, Message, Tests  # noqa: E402
-from cobalt.train.verl_export import export_verl, load_reward_module  # noqa: E402
+from cobalt.train.verl_export import export_verl, length_tokenizer, load_reward_module  # noqa: E402
 
 TESTS = Tests(inputs=["1\n", "5\n"], outputs=["2\n", "6\n"])
 RIGHT = "```python\nprint(int(input()) + 1)\n```"
@@ -18,7 +22,12 @@ HALF = "```python\nx = int(input())\nprint(2 if x == 1 else 0)\n```"
 
 
 @pytest.fixture
-def exported(tmp_path):
+def no_tiktoken(monkeypatch):
+    """An environment without tiktoken (as this one, offline): the policy's tokenizer counts."""
+    monkeypatch.setitem(sys.modules, "tiktoken", None)
+
+
+def export(tmp_path, model, **settings):
     dataset = tmp_path / "bandit.jsonl"
     examples = [
         BanditExample(id="p#0", prompt=[Message(role="user", content="add one")], tests=TESTS,
@@ -30,8 +39,20 @@ def exported(tmp_path):
     ]  # fmt: skip
     dataset.write_text("".join(e.to_json() + "\n" for e in examples))
     out = tmp_path / "verl"
-    counts = export_verl(dataset, out, model="/models/policy", require_think=False, cpu_s=2)
+    counts = export_verl(dataset, out, model=str(model), require_think=False, **{"cpu_s": 2, **settings})
     return out, counts
+
+
+@pytest.fixture
+def exported(tmp_path, tiny_model_dir, no_tiktoken):
+    return export(tmp_path, tiny_model_dir)
+
+
+def score(module, out, solution, split="train", row=1):
+    row = pq.read_table(out / f"{split}.parquet").to_pylist()[row]
+    return asyncio.run(
+        module.compute_score(row["data_source"], solution, row["reward_model"]["ground_truth"], row["extra_info"])
+    )
 
 
 def test_parquet_files_follow_verls_schema(exported):
@@ -44,7 +65,7 @@ def test_parquet_files_follow_verls_schema(exported):
     assert rows[1]["extra_info"]["prev_best_pass_rate"] == 0.5 and rows[1]["extra_info"]["perturbed"]
     assert pq.read_table(out / "val.parquet").to_pylist()[0]["extra_info"]["split"] == "val"
     script = (out / "run_verl.sh").read_text()
-    assert "actor_rollout_ref.actor.kl_loss_type=mse" in script and "/models/policy" in script
+    assert "actor_rollout_ref.actor.kl_loss_type=mse" in script and str(out.parent / "verl") not in script
 
 
 def test_reward_module_scores_like_cobalt(exported):
@@ -75,3 +96,61 @@ def test_validation_split_is_binary(exported):
     half = asyncio.run(module.compute_score("cobalt", HALF, gt, row["extra_info"]))
     right = asyncio.run(module.compute_score("cobalt", RIGHT, gt, row["extra_info"]))
     assert (half["score"], right["score"]) == (0.0, 1.0)
+
+
+def test_reward_module_has_the_references_whole_program_budget(exported):
+    module = load_reward_module(exported[0])
+    executor, _, _ = module._sandbox()
+    assert executor.executor.config.limits.program_budget_s == 30.0  # the reference's suite timeout
+
+
+def test_a_program_that_runs_long_is_cut_at_the_budget_and_fails(tmp_path, tiny_model_dir, no_tiktoken):
+    dataset = tmp_path / "five.jsonl"
+    tests = Tests(inputs=[f"{i}\n" for i in range(5)], outputs=[f"{i + 1}\n" for i in range(5)])
+    example = BanditExample(id="q#0", prompt=[Message(role="user", content="add one")], tests=tests,
+                            prev_best_pass_rate=0.0, problem_id="q", turn=0)  # fmt: skip
+    dataset.write_text(example.to_json() + "\n")
+    out = tmp_path / "verl"
+    export_verl(dataset, out, model=str(tiny_model_dir), require_think=False, cpu_s=1, budget_s=1.5)
+    module = load_reward_module(out)
+    slow = "```python\nimport time\ntime.sleep(0.9)\nprint(int(input()) + 1)\n```"  # right, 0.9 s a test
+    started = time.monotonic()
+    result = score(module, out, slow, row=0)
+    # cut once the 1.5 s budget is spent (5 tests need 4.5 s): the tests not reached fail
+    assert time.monotonic() - started < 4
+    assert 0.0 < result["pass_rate"] < 1.0 and result["score"] < 1.0
+    assert score(module, out, slow, split="val", row=0)["score"] == 0.0
+
+
+def test_length_terms_are_counted_with_a_tokenizer(exported, tiny_model_dir):
+    out, _ = exported
+    module = load_reward_module(out)
+    # 1500 characters are 375 tokens at 4 characters a token (under the 512-token limit on the
+    # explanation after the code) but over 512 tokens of a real tokenizer
+    explanation = " ".join(f"q{i}z" for i in range(300))
+    assert module._sandbox()[2].encode(explanation, add_special_tokens=False).__len__() > 512
+    assert score(module, out, RIGHT + "\n" + explanation)["score"] == pytest.approx(0.99)  # -0.01: too long
+    assert score(module, out, RIGHT + "\nDone.")["score"] == 1.0
+
+
+def test_length_tokenizer_is_tiktoken_o200k_base_when_it_loads(monkeypatch, tiny_model_dir):
+    encoding = SimpleNamespace(encode_ordinary=lambda text: text.split())
+    loaded = []
+    fake = SimpleNamespace(get_encoding=lambda name: loaded.append(name) or encoding)
+    monkeypatch.setitem(sys.modules, "tiktoken", fake)
+    assert length_tokenizer("o200k_base", str(tiny_model_dir)) is encoding and loaded == ["o200k_base"]
+
+    def offline(name):
+        raise ConnectionError("no network for the encoding file")
+
+    monkeypatch.setitem(sys.modules, "tiktoken", SimpleNamespace(get_encoding=offline))
+    fallback = length_tokenizer("o200k_base", str(tiny_model_dir))
+    assert fallback.encode("print(1)", add_special_tokens=False)  # the policy's tokenizer
+    assert length_tokenizer("", str(tiny_model_dir)).encode("x", add_special_tokens=False)
+
+
+def test_reward_module_compares_outputs_as_the_reference_did(exported):
+    out, _ = exported
+    module = load_reward_module(out)
+    indented = "```python\nprint('  ' + str(int(input()) + 1))\n```"  # output.strip() == expected.strip()
+    assert score(module, out, indented)["score"] == 1.0

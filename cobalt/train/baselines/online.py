@@ -31,11 +31,12 @@ from typing import Any
 from cobalt.data import load_problems
 from cobalt.jsonl import InputError
 from cobalt.records import Problem, Tests
-from cobalt.reward import RewardOptions, reward_executor
+from cobalt.reward import RewardOptions
 from cobalt.rollout.prompts import REPAIR_TEMPLATE, SYSTEM_PROMPT, initial_messages
 from cobalt.tokenizer import prompt_token_counter
 from cobalt.train.baselines.reward import OnlineReward
 from cobalt.train.baselines.rollout import MultiTurnRollout, PublicSuite, prompt_key
+from cobalt.train.cobalt import training_executor
 from cobalt.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def verpo_reward(config: TrainConfig, tokenizer: Any) -> OnlineReward:
 
 
 def _online_reward(config: TrainConfig, tokenizer: Any, dense_weight: float | None) -> OnlineReward:
-    executor = reward_executor(config.reward_cpu_s, config.reward_memory_mb)
+    executor = training_executor(config)
     options = RewardOptions(require_think=config.require_think, tokenizer=tokenizer)
     return OnlineReward(executor, config.num_generations, dense_weight=dense_weight, options=options)
 

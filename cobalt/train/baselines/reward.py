@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from statistics import fmean
 from typing import Any
 
@@ -106,6 +107,7 @@ class OnlineReward:
         self.num_generations = num_generations
         self.dense_weight = dense_weight
         self.options = options or RewardOptions()
+        self.validation = False  #: set while the trainer validates: the final program's binary reward
 
     def close(self) -> None:
         """Close the executor (shared with the rollout function)."""
@@ -113,15 +115,16 @@ class OnlineReward:
 
     def __call__(self, prompts: list, completions: list, tests: list, turn_texts: list, **columns: Any) -> list[float]:
         """The reward of each trajectory, in TRL's row order: its final program's Cobalt reward with no
-        improvement term, plus ``dense_weight`` times its VeRPO dense reward when that is set. Metrics
-        go to the ``log_metric`` and ``log_extra`` callables when the columns hold them."""
+        improvement term, plus ``dense_weight`` times its VeRPO dense reward when that is set; while
+        validating, the final program's binary reward alone. Metrics go to the ``log_metric`` and
+        ``log_extra`` callables when the columns hold them."""
         comparators = columns.get("comparator")
         final = score_breakdown(
             [texts[-1] for texts in turn_texts],
             tests,
             None,  # no improvement term: the trajectory is scored as a whole
             comparators=comparators,
-            options=self.options,
+            options=replace(self.options, validation=self.validation),
             executor=self.executor,
         )
         rewards = [b.reward for b in final]
@@ -129,7 +132,7 @@ class OnlineReward:
         metrics.update(_per_turn_public_metrics(columns.get("public_pass_rates")))
         if columns.get("feedback_tokens"):
             metrics["rollout/feedback_tokens"] = fmean(columns["feedback_tokens"])
-        if self.dense_weight is not None:
+        if self.dense_weight is not None and not self.validation:
             dense = self._dense(turn_texts, tests, comparators, columns.get("problem_id"), metrics)
             rewards = [r + self.dense_weight * d for r, d in zip(rewards, dense)]
             metrics["reward/verpo_dense"] = fmean(dense)

@@ -37,7 +37,6 @@ from typing import Any
 from cobalt.records import ExecRequest, Tests
 from cobalt.rollout.prompts import (
     REPAIR_TEMPLATE,
-    answer_part,
     check_repair_template,
     execution_feedback,
     extract_code,
@@ -296,7 +295,7 @@ class MultiTurnRollout:
     def _feedback(self, trajectories: list[TrajectoryTokens], suites: list[PublicSuite]) -> list[str]:
         """Each last program's public-test feedback (all programs run at once), wrapped for the
         next user turn; the public pass rate is recorded for logging (None: no program)."""
-        codes = [extract_code(answer_part(t.turn_texts[-1], self.reasoning)) for t in trajectories]
+        codes = [extract_code(t.turn_texts[-1], self.reasoning) for t in trajectories]
         requests = [
             ExecRequest(code=code, tests=suite.tests, comparator=suite.comparator)
             for code, suite in zip(codes, suites)
