@@ -73,6 +73,12 @@ class Settings(BaseModel):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
+def install_hint(*extras: str) -> str:
+    """The command that installs optional ``extras``: Cobalt installs from its source checkout (the
+    ``cobalt`` on PyPI is an unrelated package), so the hint is an editable install of the checkout."""
+    return f"pip install -e '.[{','.join(extras)}]' in the Cobalt checkout"
+
+
 def same_setting(model: type[BaseModel], name: str) -> Any:
     """A field defined as ``model``'s field ``name`` (default, bounds and description), for a config
     that exposes one of another config's settings: the default is then stated once."""

@@ -16,7 +16,7 @@ FLOORS = [
     {"sandbox"},  # the only place untrusted code runs
     {"data", "reward"},  # problems in; the reward of one program
     {"rollout"},  # the only place that talks to language models
-    {"evaluate", "bandit"},  # trajectories in
+    {"evaluate", "bandit", "hacking"},  # trajectories in
     {"train"},  # glue around TRL (and the verl export)
     {"demo"},  # the whole pipeline on a tiny model
     {"cli"},  # one thin module per verb

@@ -9,8 +9,9 @@ from cobalt.train.verl_export import VerlExportConfig
 
 EPILOG = """examples:
   cobalt export verl bandit.jsonl --val bandit-val.jsonl --out verl/ --model Qwen/Qwen3-8B
-  cobalt export verl bandit.parquet --out verl/ --no-think
-then, in an environment with verl: bash verl/run_verl.sh"""
+  cobalt export verl bandit.parquet --out verl/ --no-think --val-problems 32
+  cobalt export verl bandit.jsonl --out verl/ --sandbox-tier process --sandbox-allow-unsafe   # no user namespaces
+then, in an environment with verl: bash verl/run_verl.sh (1 node x 4 GPUs), GPUS=8 bash verl/run_verl.sh"""
 
 FLAGS = {
     "require_think": Flag("--no-think", store=False),
@@ -33,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("engine", choices=["verl"], help="the engine to export to")
     parser.add_argument("dataset", help="bandit dataset (JSONL, parquet or a datasets folder)")
-    parser.add_argument("--val", help="validation bandit dataset (default: the training one)")
+    parser.add_argument(
+        "--val", help="validation bandit dataset (default: --val-problems problems held out of the training one)"
+    )
     parser.add_argument("--out", required=True, help="folder to write")
     add_config_sources(parser, VerlExportConfig)
     group = parser.add_argument_group("settings (VerlExportConfig)")
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_settings(args, VerlExportConfig, args.settings)
     counts = export_verl(args.dataset, args.out, val=args.val, config=config)
-    rows = f"{counts['train']} training and {counts['val']} validation rows"
+    validation = f"{counts['val']} validation rows" if counts["val"] else "no validation"
+    rows = f"{counts['train']} training rows, {validation}"
     print(f"wrote {rows}, the reward module and run_verl.sh to {args.out}")
     return 0

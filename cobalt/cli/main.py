@@ -25,6 +25,8 @@ VERBS = {
     "bandit": "cobalt.cli.bandit_cmd",
     "train": "cobalt.cli.train_cmd",
     "export": "cobalt.cli.export_cmd",
+    "model": "cobalt.cli.model_cmd",
+    "hacking": "cobalt.cli.hacking_cmd",
 }
 
 

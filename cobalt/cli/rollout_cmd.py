@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from cobalt.cli.options import Flag, add_config_sources, add_settings, add_verb, load_settings
@@ -84,6 +87,82 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
+# Trajectories written, then what moves during a long generate call (ProgressLine.text).
+BAR = "{desc}: {n_fmt}/{total_fmt} traj [{elapsed}{postfix}]"
+
+
+class ProgressLine:
+    """What a rollout has done, as one line that moves while a long generate call still runs: turns
+    finished, sequences and tokens generated, the current throughput and an ETA.
+
+    The ETA is the tokens still to generate at the tokens per sequence seen so far (at most
+    ``max_new_tokens`` before any sequence has finished, hence its "<=") over the throughput of
+    the last minute.
+    """
+
+    WINDOW_S = 60.0
+    REPORT_S = 0.5  # how often the hf engine reports tokens (cobalt.rollout.hf)
+
+    def __init__(self, turns: int, max_new_tokens: int, clock: Callable[[], float] = time.monotonic):
+        self.turns = turns
+        self.max_new_tokens = max_new_tokens
+        self.clock = clock
+        self.counts = {"total": 0, "trajectory": 0, "problem": 0, "generated": 0, "tokens": 0, "turn": 0}
+        self.recent: deque[tuple[float, int]] = deque()  # (time, tokens) reports of the last minute
+        self.first_tokens_at: float | None = None  # model loading is not generation time
+        self.last_shown = float("-inf")
+
+    def add(self, event: str, amount: int) -> bool:
+        """Count an event; True when the line should be redrawn (at most twice a second, and always
+        when a trajectory, a turn or a generate call finished)."""
+        self.counts[event] = self.counts.get(event, 0) + amount
+        now = self.clock()
+        if event == "tokens":
+            if self.first_tokens_at is None:
+                self.first_tokens_at = now
+            self.recent.append((now, amount))
+            while self.recent and self.recent[0][0] < now - self.WINDOW_S:
+                self.recent.popleft()
+        if event == "tokens" and now - self.last_shown < 0.5:
+            return False
+        self.last_shown = now
+        return True
+
+    def tokens_per_s(self) -> float:
+        """Tokens per second over the last minute (or since the first tokens, if that is shorter)."""
+        if not self.recent or self.first_tokens_at is None:
+            return 0.0
+        # the first report covers the half second before it
+        span = min(self.WINDOW_S, self.clock() - self.first_tokens_at + self.REPORT_S)
+        return sum(tokens for _, tokens in self.recent) / span
+
+    def eta_s(self) -> tuple[float, bool] | None:
+        """(seconds left, whether that is only an upper bound), or None before any throughput."""
+        rate = self.tokens_per_s()
+        if rate <= 0:
+            return None
+        sequences = self.counts["total"] * (self.turns + 1)
+        done = self.counts["generated"]
+        per_sequence = self.counts["tokens"] / done if done else float(self.max_new_tokens)
+        left = max(0.0, sequences * per_sequence - self.counts["tokens"])
+        return left / rate, not done
+
+    def text(self) -> str:
+        """The line: ``turns 12/240, 64 seq, 3,210 tok, 52 tok/s, ETA 14m05s``."""
+        c = self.counts
+        parts = [
+            f"turns {c['turn']}/{c['total'] * (self.turns + 1)}",
+            f"{c['generated']} seq",
+            f"{c['tokens']:,} tok",
+            f"{self.tokens_per_s():.0f} tok/s",
+        ]
+        eta = self.eta_s()
+        if eta is not None:
+            seconds, bound = eta
+            parts.append(f"ETA {'<=' if bound else ''}{int(seconds) // 60}m{int(seconds) % 60:02d}s")
+        return ", ".join(parts)
+
+
 def _make_policy(config):
     from cobalt.jsonl import InputError
     from cobalt.rollout.engines import make_policy
@@ -108,18 +187,16 @@ async def _collect(problems, policy, config, out: Path, source: str, resume: boo
     from cobalt.rollout.collect import collect
     from cobalt.rollout.manifest import manifest_path
 
-    bar = tqdm(total=0, unit="traj", file=sys.stderr, desc="cobalt rollout", dynamic_ncols=True)
-    seen = {"problem": 0, "generated": 0}
+    shown = ProgressLine(turns=config.turns, max_new_tokens=config.sampling.max_new_tokens)
+    bar = tqdm(total=0, unit="traj", file=sys.stderr, desc="cobalt rollout", dynamic_ncols=True, bar_format=BAR)
 
     def progress(event: str, amount: int) -> None:
         if event == "total":
             bar.total = amount
-            bar.refresh()
-        elif event == "trajectory":
+        if event == "trajectory":
             bar.update(amount)
-        else:
-            seen[event] = seen.get(event, 0) + amount
-            bar.set_postfix(problems=seen["problem"], sequences=seen["generated"], refresh=False)
+        if shown.add(event, amount):
+            bar.set_postfix_str(shown.text(), refresh=True)
 
     try:
         stats = await collect(problems, policy, config, out, progress=progress, resume=resume, source=source)

@@ -210,16 +210,24 @@ def reward_executor(
     comparator: str | None = None,
     budget_s: float = SUITE_BUDGET_S,
     feedback: str | None = None,
+    tier: str = "auto",
+    allow_unsafe: bool = False,
+    workers: int | None = None,
 ) -> Any:
     """A :class:`cobalt.sandbox.SyncExecutor` with the reward's limits: ``cpu_s`` and ``memory_mb``
     per test and a ``budget_s`` (30 s, as the reference) for a program's whole test list (close it).
     ``comparator`` is the default for requests that name none and ``feedback`` the layout of the
-    failed-test feedback (None: the sandbox's defaults)."""
+    failed-test feedback (None: the sandbox's defaults). ``tier`` and ``allow_unsafe`` choose the
+    isolation (a container without user namespaces needs ``allow_unsafe`` to run the ``process``
+    tier); ``workers`` is the programs run at once (None: this process's share of the node's cores,
+    :func:`cobalt.sandbox.config.workers_per_process`)."""
     from cobalt.sandbox import SandboxConfig, SyncExecutor
 
     limits = Limits(cpu_s=cpu_s, memory_mb=memory_mb, program_budget_s=budget_s)
-    extra = {key: value for key, value in (("comparator", comparator), ("feedback", feedback)) if value}
-    return SyncExecutor(SandboxConfig(limits=limits, **extra))
+    extra: dict[str, Any] = {
+        key: value for key, value in (("comparator", comparator), ("feedback", feedback), ("workers", workers)) if value
+    }
+    return SyncExecutor(SandboxConfig(limits=limits, tier=tier, allow_unsafe=allow_unsafe, **extra))
 
 
 _default: Any = None

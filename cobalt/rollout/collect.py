@@ -66,7 +66,9 @@ log = logging.getLogger(__name__)
 PUBLIC, HIDDEN = 0, 1  # execution priorities: lower runs first
 
 # progress(event, amount): "total" (trajectories to do, once at the start), "generated"
-# (sequences), "trajectory" and "problem" (finished and written).
+# (sequences), "tokens" (generated so far, reported while a long generate call still runs, by the
+# engines that can tell; called from the generating thread), "turn" (a turn's program ran its
+# public tests), "trajectory" and "problem" (finished and written).
 Progress = Callable[[str, int], None]
 
 
@@ -348,9 +350,14 @@ class _Rollout:
     async def run(self, todo: Iterable[tuple[Problem, list[int]]]) -> RolloutStats:
         calls = max(1, self.policy.max_concurrent_calls)
         generators = [asyncio.create_task(self._generation_loop()) for _ in range(calls)]
+        # A generate call of a CPU model can take minutes: let the engine report tokens meanwhile,
+        # so that a slow run can be told from a hung one.
+        reporting = self.policy.token_progress
+        self.policy.token_progress = lambda tokens: self.progress("tokens", tokens)
         try:
             await self._run_problems(todo)
         finally:
+            self.policy.token_progress = reporting
             for task in generators:
                 task.cancel()
             await asyncio.gather(*generators, return_exceptions=True)
@@ -427,6 +434,7 @@ class _Rollout:
                 messages.append(Message(role="assistant", content=attempt.completion))
                 hidden_scores.append(asyncio.create_task(self._score_hidden(problem, attempt.code)))
                 public = await self._run_public(problem, attempt.code)
+                self.progress("turn", 1)
                 feedback = repair_message(execution_feedback(public), self.config.repair_template)
                 messages.append(Message(role="user", content=feedback))
                 drafts.append(

@@ -40,7 +40,7 @@ class SandboxSettings(BaseModel):
         description="Failed-test feedback layout: 'reference' (the reference's fields per verdict) or 'cobalt' "
         "(this project's earlier layout; cobalt.sandbox.feedback).",
     )
-    workers: int | None = Field(None, ge=1, description="Programs run at once (default: the cores).")
+    workers: int | None = Field(None, ge=1, description="Programs run at once (default: cores / local processes).")
     tier: Literal["auto", "bwrap", "process"] = same_setting(SandboxConfig, "tier")
     allow_unsafe: bool = same_setting(SandboxConfig, "allow_unsafe")
 
@@ -119,6 +119,7 @@ class RolloutConfig(Settings):
             "policy.engine": self.policy.engine,
             "policy.model": self.policy.model,
             "policy.chat_template_kwargs": self.policy.chat_template_kwargs,
+            "policy.stop_at_code_end": self.policy.stop_at_code_end if self.policy.engine == "hf" else None,
             "sampling.n": self.sampling.n,
             "sampling.temperature": self.sampling.temperature,
             "sampling.top_p": self.sampling.top_p,

@@ -3,19 +3,26 @@
 Prompts are rendered with the tokenizer's own chat template, expanded to ``n`` rows each, sorted by
 length so that rows of similar length share a batch (less padding), padded on the left and
 generated ``batch_size`` rows at a time. Generation stops at any end-of-sequence id the tokenizer
-or the model's generation config names. One :meth:`TransformersPolicy.generate` runs at a time (a
+or the model's generation config names and, with ``stop_at_code_end`` (the default), right after the
+closing fence of an answer's first code block: the prompts ask for one block and nothing after it,
+and a small model's explanation after its program (or its runaway to the token limit) costs most
+of the generation time while the program that runs is already complete. While a batch generates,
+:attr:`~cobalt.rollout.policy.Policy.token_progress` hears how many tokens it has made. One
+:meth:`TransformersPolicy.generate` runs at a time (a
 lock), so the policy is safe to share between threads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from cobalt.hardware import cpu_has_fast_bf16
 from cobalt.rollout.policy import Completion, Conversation, Policy, PolicyConfig, SamplingParams, as_dicts
+from cobalt.rollout.prompts import extract_code
 from cobalt.tokenizer import load_tokenizer
 
 
@@ -34,12 +41,14 @@ class TransformersPolicy(Policy):
         seed: int = 0,
         trust_remote_code: bool = False,
         chat_template_kwargs: dict[str, Any] | None = None,
+        stop_at_code_end: bool = True,
     ):
         super().__init__()
         import torch
         from transformers import AutoModelForCausalLM
 
         self.batch_size = batch_size
+        self.stop_at_code_end = stop_at_code_end
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.device = _resolve_device(device, torch)
         self.runs_on_cpu = self.device == "cpu"
@@ -67,6 +76,7 @@ class TransformersPolicy(Policy):
             seed=config.seed,
             trust_remote_code=config.trust_remote_code,
             chat_template_kwargs=config.chat_template_kwargs,
+            stop_at_code_end=config.stop_at_code_end,
         )
 
     def render(self, conversation: Conversation) -> str:
@@ -111,6 +121,9 @@ class TransformersPolicy(Policy):
             # A preallocated cache: the default one grows by concatenation at every new token, which
             # on a CPU cost more than the model itself (measured: repair turns 1.3-1.9x faster).
             sampling["cache_implementation"] = "static"
+        width = padded["input_ids"].shape[1]
+        thinks = bool(self.chat_template_kwargs.get("enable_thinking"))
+        watch = _Watch(self.tokenizer, self.eos_ids, width, self.stop_at_code_end, self.token_progress, thinks)
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16_autocast)
         with torch.inference_mode(), autocast:
             output = self.model.generate(
@@ -118,12 +131,25 @@ class TransformersPolicy(Policy):
                 max_new_tokens=params.max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=sorted(self.eos_ids),
+                stopping_criteria=[watch],
                 **sampling,
             )
-        width = padded["input_ids"].shape[1]
-        return [self._completion(tokens, len(prompt)) for tokens, prompt in zip(output[:, width:].tolist(), batch)]
+        watch.flush()
+        rows = output[:, width:].tolist()
+        return [
+            self._completion(tokens, len(prompt), watch.code_end.get(row))
+            for row, (tokens, prompt) in enumerate(zip(rows, batch))
+        ]
 
-    def _completion(self, tokens: list[int], prompt_tokens: int) -> Completion:
+    def _completion(self, tokens: list[int], prompt_tokens: int, code_end: int | None = None) -> Completion:
+        if code_end is not None:  # stopped right after the closing fence: a complete answer
+            kept = tokens[:code_end]
+            return Completion(
+                text=self.tokenizer.decode(kept, skip_special_tokens=True),
+                completion_tokens=len(kept),
+                prompt_tokens=prompt_tokens,
+                finish_reason="stop",
+            )
         end = next((i for i, t in enumerate(tokens) if t in self.eos_ids), None)
         kept = tokens if end is None else tokens[:end]
         return Completion(
@@ -136,6 +162,81 @@ class TransformersPolicy(Policy):
     def close(self) -> None:
         """Drop the model so that its memory can be freed; the policy cannot generate afterwards."""
         self.model = None  # type: ignore[assignment]
+
+
+class _Watch:
+    """A stopping criterion that watches every generated token of a batch: it ends rows whose answer
+    has closed its first code block (when asked) and reports the tokens generated so far.
+
+    transformers calls it once per decoding step with the whole sequence; only the newest token of
+    each still-running row is decoded, and the answer is parsed again only when that token holds a
+    backtick, so a step costs microseconds against the model's milliseconds.
+    """
+
+    REPORT_EVERY_S = 0.5
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        eos_ids: set[int],
+        prompt_width: int,
+        stop_at_code_end: bool,
+        report: Callable[[int], None] | None,
+        thinks: bool = False,
+    ):
+        self.tokenizer = tokenizer
+        self.eos_ids = eos_ids
+        self.width = prompt_width
+        self.stop_at_code_end = stop_at_code_end
+        self.report = report
+        self.thinks = thinks
+        self.texts: dict[int, list[str]] = {}
+        self.done: set[int] = set()  # rows that ended (end-of-sequence or code end)
+        self.code_end: dict[int, int] = {}  # row -> tokens kept when it was ended at its code's end
+        self.unreported = 0
+        self.last_report = time.monotonic()
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        stop = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        generated = input_ids.shape[1] - self.width
+        if generated <= 0:
+            return stop
+        newest = input_ids[:, -1].tolist()
+        for row, token in enumerate(newest):
+            if row in self.done:
+                stop[row] = True
+                continue
+            self.unreported += 1
+            if token in self.eos_ids:
+                self.done.add(row)
+                continue
+            if not self.stop_at_code_end:
+                continue
+            piece = self.tokenizer.decode([token], skip_special_tokens=True)
+            parts = self.texts.setdefault(row, [])
+            parts.append(piece)
+            if "`" in piece and _answer_closed_a_block("".join(parts), self.thinks):
+                self.done.add(row)
+                self.code_end[row] = generated
+                stop[row] = True
+        if self.report is not None and time.monotonic() - self.last_report >= self.REPORT_EVERY_S:
+            self.flush()
+        return stop
+
+    def flush(self) -> None:
+        """Report the tokens counted since the last report."""
+        if self.report is not None and self.unreported:
+            self.report(self.unreported)
+        self.unreported = 0
+        self.last_report = time.monotonic()
+
+
+def _answer_closed_a_block(text: str, thinks: bool = False) -> bool:
+    """Whether an answer so far holds a closed code block (after ``</think>`` when it thinks), so
+    that nothing the protocol reads can still follow; a draft inside the thinking does not count."""
+    return extract_code(text, reasoning=thinks or "<think>" in text) is not None
 
 
 def _resolve_device(device: str, torch: Any) -> str:

@@ -9,6 +9,14 @@ so that every retry is counted in :attr:`Policy.usage`. Token usage is taken fro
 
 The API key is read only from the environment variable ``api_key_env`` names, never from the
 command line or a config file. A local server (``base_url`` set) may run without one.
+
+The token limit travels as ``max_completion_tokens``, the field OpenAI's API has used since
+``max_tokens`` was deprecated and the only one its reasoning models accept (vLLM's server reads
+both). A server that refuses it (HTTP 400 or 422 naming the field) is asked again with
+``max_tokens``, which is then used for every later request. A server that parses reasoning out of the answer (vLLM's
+``--reasoning-parser``) returns it as ``reasoning_content`` (or ``reasoning``); it is put back in
+front of the answer as ``<think>...</think>``, so that a completion reads as the model wrote it and
+``reasoning`` rollouts strip it as they do for the other engines.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from cobalt.rollout.policy import (
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {408, 409, 429}
+TOKEN_FIELD_REFUSED = {400, 422}  # a server that does not know max_completion_tokens says so with one of these
 
 
 class OpenAIPolicy(Policy):
@@ -71,6 +80,9 @@ class OpenAIPolicy(Policy):
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.extra_body = dict(extra_body or {})
+        # max_completion_tokens until a server refuses it (module docstring); then max_tokens for good
+        self.token_field = "max_completion_tokens"
+        self._token_field_confirmed = False
         # one client and limit per event loop; weak keys, so a finished loop's entry goes with it
         self._clients: weakref.WeakKeyDictionary[Any, tuple[Any, asyncio.Semaphore]] = weakref.WeakKeyDictionary()
 
@@ -131,23 +143,38 @@ class OpenAIPolicy(Policy):
             "n": n,
             "temperature": params.temperature,
             "top_p": params.top_p,
-            "max_tokens": params.max_new_tokens,
         }
         if self.extra_body:
             body["extra_body"] = self.extra_body
-        for attempt in range(self.max_retries + 1):
+        attempt = 0  # retries of transient failures; the one switch to max_tokens is not one
+        while True:
+            field = self.token_field
             try:
                 async with limit:
-                    response = await client.chat.completions.create(**body)
+                    response = await client.chat.completions.create(**body, **{field: params.max_new_tokens})
+                if field == "max_completion_tokens":
+                    self._token_field_confirmed = True
                 return self._completions(response, n)
             except Exception as err:
+                if self._token_field_refused(err, field):
+                    log.warning("%s refused max_completion_tokens (%s); sending max_tokens", self.base_url, err)
+                    self.token_field = "max_tokens"
+                    continue
                 delay = self._retry_delay(err, attempt)
                 if delay is None:
                     raise PolicyError(f"{self.base_url or 'OpenAI API'}: request failed: {_describe(err)}") from err
                 log.info("request failed (%s); retry %d in %.1f s", _describe(err), attempt + 1, delay)
                 self.usage.add(retries=1)
+                attempt += 1
                 await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+
+    def _token_field_refused(self, err: Exception, field: str) -> bool:
+        """Whether ``err`` is a server refusing ``max_completion_tokens`` before it ever accepted it:
+        a 400 or 422 whose message names the field (other bad requests fail at once, as before)."""
+        if field != "max_completion_tokens" or self._token_field_confirmed:
+            return False
+        refused = isinstance(err, self._openai.APIStatusError) and err.status_code in TOKEN_FIELD_REFUSED
+        return refused and "max_completion_tokens" in str(err)
 
     def _retry_delay(self, err: Exception, attempt: int) -> float | None:
         """Seconds to wait before retrying ``err``, or None when it must not be retried."""
@@ -177,7 +204,7 @@ class OpenAIPolicy(Policy):
         per_completion = completion if n == 1 else None
         return [
             Completion(
-                text=choice.message.content or "",
+                text=_with_reasoning(choice.message),
                 completion_tokens=per_completion,
                 prompt_tokens=prompt,
                 finish_reason=choice.finish_reason,
@@ -194,6 +221,19 @@ class OpenAIPolicy(Policy):
     def close(self) -> None:
         """Forget the clients of every event loop (:meth:`detach_loop` closes each on its own loop)."""
         self._clients.clear()
+
+
+def _with_reasoning(message: Any) -> str:
+    """The answer as the model wrote it: a server's separately returned reasoning put back in front
+    as ``<think>...</think>``. Reasoning with no answer after it (cut off while thinking) stays
+    unclosed, so that a ``reasoning`` rollout finds no program in it."""
+    content = message.content
+    reasoning = getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
+    if not reasoning:
+        return content or ""
+    if content is None:
+        return f"<think>\n{reasoning}"
+    return f"<think>\n{reasoning}\n</think>\n\n{content}"
 
 
 def _api_key(env: str, base_url: str | None) -> str:

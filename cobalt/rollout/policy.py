@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cobalt.config import install_hint
 from cobalt.records import Message
 
 Conversation = Sequence[Message]
@@ -105,6 +106,10 @@ class Policy:
 
     def __init__(self) -> None:
         self.usage = Usage()
+        #: called with the number of tokens generated since its last call, while a long call is still
+        #: generating (from the generating thread, about twice a second), so that progress moves
+        #: before a batch ends; engines that cannot tell leave it uncalled
+        self.token_progress: Callable[[int], None] | None = None
 
     def generate(self, conversations: Sequence[Conversation], params: SamplingParams) -> list[list[Completion]]:
         """``result[i]`` holds ``params.n`` completions of ``conversations[i]``."""
@@ -158,7 +163,7 @@ def require(module: str, extra: str) -> Any:
     except ImportError as err:
         raise ImportError(
             f"this feature needs the optional package '{module}', which is not installed: "
-            f"pip install 'cobalt-rl[{extra}]'  ({err})"
+            f"{install_hint(extra)}  ({err})"
         ) from err
 
 
@@ -178,6 +183,11 @@ class PolicyConfig(BaseModel):
     device: str = Field("auto", description="hf: 'auto' (GPU if present), 'cpu', 'cuda', 'cuda:1', ...")
     dtype: str = Field("auto", description="hf/vllm: 'auto', 'float32', 'bfloat16' or 'float16'.")
     batch_size: int = Field(64, ge=1, description="hf: sequences per forward batch (memory bound).")
+    stop_at_code_end: bool = Field(
+        True,
+        description="hf: end an answer right after the closing fence of its first code block (after </think> when "
+        "it thinks), since the prompts ask for one block and nothing after it; off: generate to the end-of-turn token.",
+    )
     seed: int = Field(0, description="Seed of the engine's random generator.")
     trust_remote_code: bool = Field(False, description="hf/vllm: allow model code from the model directory.")
     chat_template_kwargs: dict[str, Any] = Field(

@@ -6,8 +6,8 @@ filesystem changes, only safe modules); each repair turn shows the first failing
 the all-passed message, or a no-code message) inside a fixed repair instruction; the program is
 the answer's last fenced code block, read by the reward's parser
 (:func:`cobalt.reward.format.find_program`, the same rules as the reference release); for reasoning
-models everything up to ``</think>`` leaves the history and each stored turn keeps at most 6000
-characters.
+models everything up to ``</think>`` leaves the history, each stored turn keeps at most 6000
+characters, and an answer cut off before ``</think>`` holds no program.
 """
 
 from __future__ import annotations
@@ -107,7 +107,12 @@ def extract_code(completion: str, reasoning: bool = False) -> str | None:
     the reference reads answers); a fence need not start a line. An unclosed fence (an answer cut
     off by the token limit) is no program. With ``reasoning`` only the text after ``</think>`` is
     searched (after the first one), uncut, so that the 6000-character cap of stored turns never truncates the program.
+    A reasoning answer without ``</think>`` was cut off while thinking: it submits no program, even
+    when a draft inside the thinking holds a code block (the draft is not the answer, and the
+    reward's format rules fail such a completion too).
     """
+    if reasoning and THINK_END not in completion:
+        return None
     return _completion_code(completion, require_think=reasoning)
 
 

@@ -60,6 +60,24 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def local_processes() -> int:
+    """The processes of this job that share this node: ``LOCAL_WORLD_SIZE`` where a launcher set it
+    (torchrun, accelerate, DeepSpeed), else 1."""
+    try:
+        return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
+def workers_per_process(processes: int | None = None) -> int:
+    """This process's share of the node's cores, at least 1: the cores divided by ``processes``
+    (default :func:`local_processes`). Every rank of a launch (or every reward worker of verl)
+    builds its own executor, so a whole-node default in each would run ranks × cores programs at
+    once and turn tests into time-outs; with this share the node never runs more programs than it
+    has cores, unless there are more processes than cores (one each)."""
+    return max(1, default_workers() // max(1, processes or local_processes()))
+
+
 class SandboxConfig(Settings):
     """How the executor isolates and schedules programs (the settings of ``cobalt exec``)."""
 
@@ -73,7 +91,12 @@ class SandboxConfig(Settings):
     allow_unsafe: bool = Field(
         False, description="Allow running below the minimum tier (no namespaces, or no process-count bound)."
     )
-    workers: int = Field(default_factory=default_workers, ge=1, description="Programs run at once (<= cores).")
+    workers: int = Field(
+        default_factory=workers_per_process,
+        ge=1,
+        description="Programs run at once; default: the cores divided by the processes of this job on the node "
+        "(LOCAL_WORLD_SIZE), so ranks that each build an executor never run more programs than the node has cores.",
+    )
     comparator: str = Field("lines", description="Default output comparator (see cobalt.sandbox.compare).")
     feedback: Literal["reference", "cobalt"] = Field(
         "cobalt", description="Layout of the failed-test feedback (see cobalt.sandbox.feedback); rollouts set it."

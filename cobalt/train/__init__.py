@@ -5,8 +5,10 @@
   :data:`cobalt.train.trainer.METHODS`.
 * :mod:`cobalt.train.cobalt`: the Cobalt method (bandit dataset rows, the reward TRL calls).
 * :mod:`cobalt.train.baselines`: single-turn GRPO, online multi-turn GRPO and VeRPO.
-* :class:`cobalt.train.config.TrainConfig`: every setting; presets ``paper-8b``,
-  ``paper-single-turn``, ``one-gpu`` and ``tiny-cpu`` in ``cobalt/presets/train/``.
+* :class:`cobalt.train.config.TrainConfig`: every setting; presets ``paper-8b``, ``paper-8b-8gpu``,
+  ``paper-single-turn``, ``one-gpu-8b-lora``, ``one-gpu`` and ``tiny-cpu`` in ``cobalt/presets/train/``.
+* :mod:`cobalt.train.memory`: a run's memory per GPU, worked out from its config
+  (``cobalt train --estimate-memory``).
 * :mod:`cobalt.train.validation`: validation during training, on the reference's schedule.
 * :mod:`cobalt.train.kl` (the paper's k2 KL for TRL) and :mod:`cobalt.train.prefix` (each group's
   prompt scored once): mixins composed into TRL's trainer by the builder.

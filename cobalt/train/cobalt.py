@@ -96,12 +96,17 @@ def bandit_rows(config: TrainConfig, tokenizer: Any, dataset: str) -> list[dict[
 def training_executor(config: TrainConfig) -> Any:
     """The sandbox executor every method's reward runs programs on: the reward's limits, the 30 s
     budget per program, ``config.reward_comparator`` for problems that name no comparator, and the
-    feedback layout the online baselines show (``config.reward_feedback``)."""
+    feedback layout the online baselines show (``config.reward_feedback``), isolated and scheduled
+    as ``config.sandbox_*`` say (each rank of a launch builds one: by default it runs its share of
+    the node's cores, so the ranks together never run more programs than there are cores)."""
     return reward_executor(
         config.reward_cpu_s,
         config.reward_memory_mb,
         comparator=config.reward_comparator,
         feedback=config.reward_feedback,
+        tier=config.sandbox_tier,
+        allow_unsafe=config.sandbox_allow_unsafe,
+        workers=config.sandbox_workers,
     )
 
 

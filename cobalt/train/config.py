@@ -2,18 +2,20 @@
 
 Defaults are the paper's recipe (docs/paper.md §2.5, docs/paper.md §A.4), so a GPU user who sets only
 ``model`` and ``dataset`` trains as the paper did. Named presets live in ``cobalt/presets/train/``:
-``paper-8b`` (the 8B recipe on 8 GPUs with vLLM), ``paper-single-turn`` (the reference's
-single-turn baseline), ``one-gpu`` (a small model on one GPU) and ``tiny-cpu`` (the embedded
-demo). Precedence (:mod:`cobalt.config`): field defaults < preset < YAML file < ``--set`` options
-< flags.
+``paper-8b`` (the 8B recipe on the reference's 4 × 80 GB GPUs with vLLM; ``paper-8b-8gpu`` on 8),
+``paper-single-turn`` (the reference's single-turn baseline), ``one-gpu-8b-lora`` (Qwen3-8B with
+LoRA on one 80 GB GPU), ``one-gpu`` (a 1.5B model on one 80 GB GPU) and ``tiny-cpu`` (the embedded
+demo); their memory is worked out in docs/train.md#gpu-memory (:mod:`cobalt.train.memory`).
+Precedence (:mod:`cobalt.config`): field defaults < preset < YAML file < ``--set`` options < flags.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cobalt.config import Settings
 from cobalt.jsonl import InputError
@@ -22,7 +24,46 @@ from cobalt.sandbox.config import Limits
 
 Method = Literal["cobalt", "single_turn", "multi_turn", "verpo"]
 Scheduler = Literal["constant", "constant_with_warmup", "linear", "cosine"]
+ModelDtype = Literal["float32", "bfloat16", "float16", "auto"]
 DEFAULT_LIMITS = Limits()
+
+# GRPOConfig fields that Cobalt derives itself from settings of other names (the rest share their name with
+# a TrainConfig setting): a `trl:` key among them would silently fight Cobalt's batch arithmetic or layout.
+DERIVED_TRL_FIELDS: dict[str, str] = {
+    "output_dir": "output_dir",
+    "gradient_accumulation_steps": "prompts_per_update, num_generations and per_device_train_batch_size",
+    "steps_per_generation": "prompts_per_step and prompts_per_update",
+    "generation_batch_size": "prompts_per_step and num_generations",
+    "cache_implementation": "use_cpu",
+    "peft_config": "lora",
+    "activation_checkpointing": "gradient_checkpointing",
+    "save_strategy": "save_steps",
+    "remove_unused_columns": "the method's dataset columns",
+    "shuffle_dataset": "group_by_length",
+    "eval_strategy": "val_every",
+    "eval_steps": "val_every",
+    "eval_on_start": "val_before_train",
+    "num_generations_eval": "val_generations",
+    "per_device_eval_batch_size": "val_generations",
+}
+
+# model_init_kwargs keys that Cobalt's own settings decide (other keys, e.g. revision, pass through).
+OWNED_INIT_KWARGS = {"dtype": "model_dtype", "torch_dtype": "model_dtype", "attn_implementation": "attn_implementation"}
+
+
+class LoraSettings(BaseModel):
+    """LoRA adapters (``peft.LoraConfig``): rank, scale and the modules that get them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    r: int = Field(64, ge=1, description="LoRA rank.")
+    alpha: int = Field(128, ge=1, description="LoRA scale numerator (the update is scaled by alpha / r).")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the adapters' input (0: none, as RL recipes use).")
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        description="Modules that get adapters (every linear layer of the Qwen and Llama blocks by default; "
+        "'all-linear' lets peft pick them).",
+    )
 
 
 class TrainConfig(Settings):
@@ -131,7 +172,9 @@ class TrainConfig(Settings):
         False, description="The reference (verl 0.5) had no train/inference mismatch correction; TRL's default is on."
     )
     report_to: list[str] = Field(
-        default_factory=lambda: ["tensorboard"], description="Logging integrations of the trainer (empty: none)."
+        default_factory=list,
+        description="Logging integrations of the trainer (empty: none; metrics.jsonl is always written). "
+        "tensorboard and wandb need their extras (pip install -e '.[tensorboard]' or '.[wandb]' in the checkout).",
     )
     logging_steps: int = Field(1, ge=1, description="Log metrics every this many optimizer steps.")
     save_steps: int = Field(10, ge=1, description="The reference saved every 10 steps.")
@@ -157,6 +200,22 @@ class TrainConfig(Settings):
         description="Layout of the failed-test feedback the online baselines show between turns (the "
         "reference's fields, as in collection; cobalt: the demo's warm-up layout).",
     )
+    sandbox_tier: Literal["auto", "bwrap", "process"] = Field(
+        "auto",
+        description="Isolation of the reward's sandbox (cobalt.sandbox): auto picks the strongest that works here; "
+        "process needs sandbox_allow_unsafe (no namespaces: for containers without user namespaces).",
+    )
+    sandbox_allow_unsafe: bool = Field(
+        False,
+        description="Let the reward's sandbox run below its minimum tier (e.g. a container without user namespaces, "
+        "where bubblewrap cannot start); programs are then bounded by rlimits only (docs/sandbox.md).",
+    )
+    sandbox_workers: int | None = Field(
+        None,
+        ge=1,
+        description="Programs the reward runs at once in each training process; none: the node's cores divided by "
+        "the processes on it (LOCAL_WORLD_SIZE), so the ranks together never run more programs than there are cores.",
+    )
 
     # --- online multi-turn baselines -----------------------------------------------------------------------
     turns: int = Field(3, ge=1, description="Programs per online rollout (turn 0 plus repairs).")
@@ -172,12 +231,72 @@ class TrainConfig(Settings):
     )
     verpo_dense_weight: float = Field(0.5, ge=0, description="Weight of VeRPO's dense per-turn reward.")
 
+    # --- GPU memory, precision, LoRA and TRL pass-through (docs/train.md#gpu-memory) ----------------------
+    model_dtype: ModelDtype = Field(
+        "float32",
+        description="dtype the policy (and the reference model) is loaded in. float32 is TRL's default and the "
+        "only safe one for full fine-tuning without DeepSpeed: bf16 weights lose updates of lr 1e-6 to rounding. "
+        "Under DeepSpeed (which keeps fp32 master weights) or with LoRA (frozen base) use bfloat16, half the memory.",
+    )
+    attn_implementation: str | None = Field(
+        None,
+        description="Attention kernel of the policy: sdpa, flash_attention_2, eager, ... (default: transformers' "
+        "choice, sdpa where available).",
+    )
+    lora: LoraSettings | None = Field(
+        None,
+        description="Train LoRA adapters instead of every weight (extra [peft]); none: full fine-tuning. With LoRA "
+        "no reference model is loaded (the base model without adapters is the reference).",
+    )
+    vllm_enable_sleep_mode: bool = Field(
+        False,
+        description="colocate: vLLM frees its weights and KV cache while the policy trains, so generation and "
+        "training do not hold their peaks at once (costs a reload per generation batch).",
+    )
+    vllm_max_model_length: int | None = Field(
+        None,
+        ge=1,
+        description="colocate: vLLM's context window (default: max_prompt_tokens + max_completion_length; the "
+        "model's own, 40 960 for Qwen3, reserves KV cache that no training sequence uses).",
+    )
+    vllm_server_host: str = Field(
+        "0.0.0.0", description="server: host of the `trl vllm-serve` process (TRL's default: this machine)."
+    )
+    vllm_server_port: int = Field(8000, ge=1, le=65535, description="server: port of the `trl vllm-serve` process.")
+    chat_template_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra arguments of the chat template when prompts are rendered for generation, e.g. "
+        "{enable_thinking: true} for Qwen3 (whose template thinks by default).",
+    )
+    gpus: int = Field(
+        1,
+        ge=1,
+        description="Training GPUs this run is sized for (vLLM server GPUs not counted): what --estimate-memory "
+        "assumes where no GPU is present. A launch estimates with the real count (WORLD_SIZE).",
+    )
+    gpu_memory_gb: float = Field(80.0, gt=0, description="Memory of one GPU, for --estimate-memory without a GPU.")
+    zero_stage: Literal[0, 1, 2, 3] = Field(
+        0,
+        description="DeepSpeed ZeRO stage the run is launched with (0: none), for --estimate-memory; a launch reads "
+        "accelerate's. cobalt/train/accelerate/zero3.yaml is stage 3.",
+    )
+    trl: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Any other GRPOConfig field, passed to TRL as given (checked by name and type against TRL's "
+        "GRPOConfig). Fields that a setting above decides are refused; set that setting instead.",
+    )
+
     @field_validator("repair_template")
     @classmethod
     def _repair_template_has_its_field(cls, template: str | None) -> str | None:
         from cobalt.rollout.prompts import check_repair_template
 
         return template if template is None else check_repair_template(template)
+
+    @field_validator("trl")
+    @classmethod
+    def _trl_fields_exist(cls, fields: dict[str, Any]) -> dict[str, Any]:
+        return check_trl_fields(fields) if fields else fields
 
     @model_validator(mode="after")
     def _warmup_has_a_schedule(self) -> TrainConfig:
@@ -196,6 +315,12 @@ class TrainConfig(Settings):
         return self
 
     # --- derived ------------------------------------------------------------------------------------------
+
+    def vllm_context(self) -> int:
+        """The context window of a colocated vLLM: ``vllm_max_model_length``, or the longest sequence
+        training makes (the longest prompt kept plus a full completion). Left to the model's own,
+        Qwen3's 40 960 tokens, vLLM reserves KV cache for sequences training never makes."""
+        return self.vllm_max_model_length or self.max_prompt_tokens + self.max_completion_length
 
     def batch_plan(self, world_size: int | None = None) -> dict[str, int]:
         """TRL's batch settings for this run: ``per_device_train_batch_size`` counts completions, a
@@ -216,3 +341,38 @@ class TrainConfig(Settings):
             "gradient_accumulation_steps": accumulation,
             "steps_per_generation": accumulation * (self.prompts_per_step // self.prompts_per_update),
         }
+
+
+def check_trl_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` checked one by one against TRL's ``GRPOConfig``: each must be a field of it, must not
+    be one that a Cobalt setting decides, and its value must have the field's type. Returns the values
+    as validated: a value that converts to the field's type (``"20"`` for an int) is converted."""
+    import dataclasses
+    import typing
+
+    from pydantic import TypeAdapter, ValidationError
+    from trl import GRPOConfig
+
+    known = {f.name for f in dataclasses.fields(GRPOConfig)}
+    types = typing.get_type_hints(GRPOConfig)
+    checked: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=3)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise ValueError(f"trl.{name} is not a field of TRL's GRPOConfig{hint}")
+        if name in TrainConfig.model_fields:
+            raise ValueError(f"trl.{name} is a Cobalt setting: set `{name}` itself, not under trl")
+        if name in DERIVED_TRL_FIELDS:
+            raise ValueError(f"trl.{name} is decided by Cobalt from {DERIVED_TRL_FIELDS[name]}; set those instead")
+        if name == "model_init_kwargs" and isinstance(value, dict):
+            owned = sorted(set(value) & set(OWNED_INIT_KWARGS))
+            if owned:
+                settings = ", ".join(OWNED_INIT_KWARGS[k] for k in owned)
+                raise ValueError(f"trl.model_init_kwargs.{owned[0]} is a Cobalt setting: set {settings} instead")
+        try:
+            checked[name] = TypeAdapter(types[name]).validate_python(value)
+        except ValidationError as err:
+            problem = err.errors()[0]["msg"]
+            raise ValueError(f"trl.{name}={value!r} does not fit GRPOConfig's type {types[name]}: {problem}") from None
+    return checked

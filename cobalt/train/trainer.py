@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cobalt.config import install_hint
 from cobalt.hardware import cpu_has_fast_bf16
 from cobalt.jsonl import InputError
 from cobalt.tokenizer import load_tokenizer
@@ -82,11 +83,28 @@ def uses_bf16(config: TrainConfig) -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def checkpointing_args(enabled: bool) -> dict[str, bool]:
+    """Activation (gradient) checkpointing under its current ``TrainingArguments`` name:
+    ``activation_checkpointing`` since transformers 5.2x, where ``gradient_checkpointing`` is a
+    deprecated alias (a FutureWarning, removed in v6); the old name on versions without the new."""
+    from transformers import TrainingArguments
+
+    name = (
+        "activation_checkpointing"
+        if hasattr(TrainingArguments, "activation_checkpointing")
+        else "gradient_checkpointing"
+    )
+    return {name: enabled}
+
+
 def grpo_args(config: TrainConfig, output_dir: str) -> Any:
     """TRL's ``GRPOConfig`` for a Cobalt ``TrainConfig``."""
     from trl import GRPOConfig
 
     plan = config.batch_plan()
+    # `trl:` fields were checked against GRPOConfig when the config was built; model_init_kwargs merges
+    # with Cobalt's own (model_init_kwargs() below), every other one is handed over as given.
+    passed_through = {k: v for k, v in config.trl.items() if k != "model_init_kwargs"}
     return GRPOConfig(
         output_dir=output_dir,
         seed=config.seed,
@@ -114,13 +132,19 @@ def grpo_args(config: TrainConfig, output_dir: str) -> Any:
         steps_per_generation=plan["steps_per_generation"],
         use_cpu=config.use_cpu,
         bf16=uses_bf16(config),
-        gradient_checkpointing=config.gradient_checkpointing,
+        **checkpointing_args(config.gradient_checkpointing),
         use_vllm=config.use_vllm,
         vllm_mode=config.vllm_mode,
         vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
         vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
         vllm_importance_sampling_correction=config.vllm_importance_sampling_correction,
-        report_to=config.report_to or "none",
+        vllm_enable_sleep_mode=config.vllm_enable_sleep_mode,
+        vllm_max_model_length=config.vllm_context(),
+        vllm_server_host=config.vllm_server_host,
+        vllm_server_port=config.vllm_server_port,
+        model_init_kwargs=model_init_kwargs(config),
+        chat_template_kwargs=config.chat_template_kwargs or None,
+        report_to=check_report_to(config.report_to) or "none",
         logging_steps=config.logging_steps,
         save_strategy="steps",
         save_steps=config.save_steps,
@@ -128,6 +152,61 @@ def grpo_args(config: TrainConfig, output_dir: str) -> Any:
         remove_unused_columns=False,
         shuffle_dataset=not groups_by_length(config),  # length_grouped has ordered the rows
         **validation_args(config),
+        **passed_through,
+    )
+
+
+def model_init_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """``from_pretrained`` arguments of the policy and the reference model: Cobalt's dtype and
+    attention kernel, plus any other key given as ``trl.model_init_kwargs``."""
+    kwargs: dict[str, Any] = dict(config.trl.get("model_init_kwargs") or {})
+    kwargs["dtype"] = config.model_dtype
+    if config.attn_implementation:
+        kwargs["attn_implementation"] = config.attn_implementation
+    return kwargs
+
+
+# report_to name -> (module that transformers' integration imports, extra of this package that installs it)
+LOGGERS = {"tensorboard": ("tensorboard", "tensorboard"), "wandb": ("wandb", "wandb")}
+
+
+def check_report_to(names: list[str]) -> list[str]:
+    """``names`` if every logger in it is installed; else :class:`InputError` naming the extra to
+    install. transformers would raise the same much later, from inside ``Trainer.__init__``, after
+    the model and the sandbox are up."""
+    import importlib.util
+
+    for name in names:
+        module, extra = LOGGERS.get(name, (None, None))
+        if module and importlib.util.find_spec(module) is None:
+            raise InputError(
+                "config",
+                f"report_to {name} needs the {module} package: {install_hint(extra)}, or drop it from "
+                "report_to (metrics.jsonl in output_dir is written either way)",
+                field="report_to",
+            )
+    return names
+
+
+def peft_config(config: TrainConfig) -> Any:
+    """The ``peft.LoraConfig`` of ``config.lora`` (None without LoRA); peft is imported only here."""
+    if config.lora is None:
+        return None
+    try:
+        import peft
+    except ImportError:
+        raise InputError(
+            "config", f"lora needs the peft package: {install_hint('peft')} (or drop lora)", field="lora"
+        ) from None
+    targets: str | list[str] = config.lora.target_modules
+    if targets == ["all-linear"]:
+        targets = "all-linear"  # peft's own spelling for every linear layer but the output head
+    return peft.LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
     )
 
 
@@ -185,6 +264,7 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
     args = grpo_args(config, config.output_dir)
     if method.whole_groups:
         check_whole_groups(args, config.num_generations)
+    lora = peft_config(config)  # before the sandbox starts: a missing peft fails fast
     reward = method.reward(config, tokenizer)
     try:
         extra = {"rollout_func": method.rollout(config, train_rows + eval_rows, reward)} if method.rollout else {}
@@ -196,6 +276,7 @@ def build_trainer(config: TrainConfig, *, callbacks: list | None = None) -> tupl
             eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
             processing_class=tokenizer,
             callbacks=callbacks,
+            peft_config=lora,
             **extra,
         )
     except BaseException:

@@ -65,7 +65,7 @@ def test_help_shows_each_settings_description_and_default(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     for setting in leaf_settings(TrainConfig):
-        option = "--" + setting.path.replace("_", "-")
+        option = "--" + setting.path.replace("_", "-").replace(".", "-")  # lora.r is --lora-r
         assert option in text
         first_words = " ".join(setting.field.description.split()[:4]).rstrip(".")
         assert first_words in text, setting.path

@@ -28,9 +28,10 @@ Respond = Callable[[list[dict[str, Any]], int], list[str]]
 class HTTPFailure(Exception):
     """Raised by a ``respond`` function: the server answers with this HTTP status instead."""
 
-    def __init__(self, status: int):
+    def __init__(self, status: int, message: str = "injected failure"):
         super().__init__(status)
         self.status = status
+        self.message = message
 
 
 class ChatServer:
@@ -102,12 +103,13 @@ class ChatServer:
                 try:
                     status, wait = server._plan()
                     time.sleep(wait)
+                    message = "injected failure"
                     if status is None:
                         try:
                             return self._send(200, server._completion(body))
                         except HTTPFailure as failure:
-                            status = failure.status
-                    self._send(status, {"error": {"message": "injected failure", "code": status}})
+                            status, message = failure.status, failure.message
+                    self._send(status, {"error": {"message": message, "code": status}})
                 finally:
                     with server._lock:
                         server.in_flight -= 1

@@ -185,12 +185,15 @@ def test_an_invalid_set_value_is_an_input_error_naming_the_field():
 # --- batch arithmetic ---------------------------------------------------------------------------------
 
 
-def test_paper_batches_on_eight_gpus():
-    # 64 prompts x 16 generations = 1024 completions per optimizer step = 8 per device x 8 GPUs x 16
-    # accumulation steps; a generation batch of 128 prompts feeds 2 optimizer steps.
+def test_paper_batches_on_four_and_eight_gpus():
+    # 64 prompts x 16 generations = 1024 completions per optimizer step = 2 per device x 4 GPUs x 128
+    # accumulation steps (8 GPUs: 64); a generation batch of 128 prompts feeds 2 optimizer steps.
     config = TrainConfig.load("paper-8b")
-    assert config.batch_plan(world_size=8) == {"gradient_accumulation_steps": 16, "steps_per_generation": 32}
-    assert config.batch_plan(world_size=4) == {"gradient_accumulation_steps": 32, "steps_per_generation": 64}
+    assert config.batch_plan(world_size=4) == {"gradient_accumulation_steps": 128, "steps_per_generation": 256}
+    assert TrainConfig.load("paper-8b-8gpu").batch_plan(world_size=8) == {
+        "gradient_accumulation_steps": 64,
+        "steps_per_generation": 128,
+    }
 
 
 def test_world_size_comes_from_the_launcher_environment(monkeypatch):
@@ -207,8 +210,8 @@ def test_one_optimizer_step_per_generation_batch():
 
 
 def test_completions_per_update_must_split_evenly_over_devices():
-    config = TrainConfig.load("paper-8b")  # 1024 completions per update, 8 per device
-    with pytest.raises(ValueError, match=r"1024 completions .* 24"):
+    config = TrainConfig.load("paper-8b")  # 1024 completions per update, 2 per device
+    with pytest.raises(ValueError, match=r"1024 completions .* 6"):
         config.batch_plan(world_size=3)
 
 

@@ -262,3 +262,22 @@ def test_online_baselines_show_the_collections_feedback_layout(preset, expected_
         executor.close()
     assert "ZeroDivisionError" in result.feedback
     assert ("Expected Output" in result.feedback) is expected_shown
+
+
+@pytest.mark.parametrize("preset", ["paper-8b", "paper-single-turn"])
+def test_paper_presets_keep_two_checkpoints(preset, tmp_path):
+    config = TrainConfig.load(preset=preset, overrides=["use_cpu=true", "bf16=false", "use_vllm=false"])
+    assert config.save_total_limit == 2
+    args = grpo_args(config, str(tmp_path))
+    assert args.save_total_limit == 2
+
+
+def test_activation_checkpointing_is_set_under_its_current_name(tmp_path):
+    import warnings
+
+    config = TrainConfig.load(preset="paper-8b", overrides=["use_cpu=true", "bf16=false", "use_vllm=false"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        args = grpo_args(config, str(tmp_path))
+    assert not [w for w in caught if "checkpointing" in str(w.message)]  # transformers' deprecated alias
+    assert args.gradient_checkpointing is True and getattr(args, "activation_checkpointing", True) is True

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -39,7 +42,8 @@ def export(tmp_path, model, **settings):
     ]  # fmt: skip
     dataset.write_text("".join(e.to_json() + "\n" for e in examples))
     out = tmp_path / "verl"
-    counts = export_verl(dataset, out, model=str(model), require_think=False, **{"cpu_s": 2, **settings})
+    settings = {"cpu_s": 2, "val": dataset, **settings}
+    counts = export_verl(dataset, out, model=str(model), require_think=False, **settings)
     return out, counts
 
 
@@ -111,7 +115,7 @@ def test_a_program_that_runs_long_is_cut_at_the_budget_and_fails(tmp_path, tiny_
                             prev_best_pass_rate=0.0, problem_id="q", turn=0)  # fmt: skip
     dataset.write_text(example.to_json() + "\n")
     out = tmp_path / "verl"
-    export_verl(dataset, out, model=str(tiny_model_dir), require_think=False, cpu_s=1, budget_s=1.5)
+    export_verl(dataset, out, val=dataset, model=str(tiny_model_dir), require_think=False, cpu_s=1, budget_s=1.5)
     module = load_reward_module(out)
     slow = "```python\nimport time\ntime.sleep(0.9)\nprint(int(input()) + 1)\n```"  # right, 0.9 s a test
     started = time.monotonic()
@@ -154,3 +158,98 @@ def test_reward_module_compares_outputs_as_the_reference_did(exported):
     module = load_reward_module(out)
     indented = "```python\nprint('  ' + str(int(input()) + 1))\n```"  # output.strip() == expected.strip()
     assert score(module, out, indented)["score"] == 1.0
+
+
+# --- verl's own validation of the launch script -----------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+# verl 0.9 and the few pure-Python packages its config code imports, installed without their
+# dependencies (`make` does it; docs/train.md, "verl export"), on the path of the checking process only.
+VERL_CHECK = Path(os.environ.get("COBALT_VERL_CHECK", REPO / ".venv" / "verl-check"))
+needs_verl = pytest.mark.skipif(
+    not (VERL_CHECK / "verl" / "trainer" / "config" / "ppo_trainer.yaml").exists(),
+    reason=f"verl 0.9 is not installed for the config check in {VERL_CHECK}: run `make .venv/verl-check/.installed` "
+    "(pip install --no-deps --target .venv/verl-check -c constraints.txt verl hydra-core ...; see the Makefile)",
+)
+
+
+def launch(out, **env):
+    """Run the exported run_verl.sh as a user would, with `python3` standing in for verl's trainer:
+    verl's own Hydra config composed with the script's arguments and verl's validate_config."""
+    shim = out.parent / "bin"
+    shim.mkdir(exist_ok=True)
+    driver = REPO / "tests" / "train" / "verl_main_ppo.py"
+    (shim / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{driver}" "$@"\n')
+    (shim / "python3").chmod(0o755)
+    environ = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}", "PYTHONPATH": str(VERL_CHECK), **env}
+    done = subprocess.run(["bash", str(out / "run_verl.sh")], env=environ, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bandit_file(tmp_path, problems=10):
+    examples = [
+        BanditExample(id=f"p{i}#{turn}", prompt=[Message(role="user", content=f"add {i}")], tests=TESTS,
+                      prev_best_pass_rate=0.0, problem_id=f"p{i}", turn=turn)
+        for i in range(problems) for turn in (0, 1)
+    ]  # fmt: skip
+    path = tmp_path / "bandit.jsonl"
+    path.write_text("".join(e.to_json() + "\n" for e in examples))
+    return path
+
+
+@needs_verl
+def test_the_launch_script_passes_verls_own_validation_on_4_and_8_gpus(tmp_path):
+    out = tmp_path / "verl"
+    export_verl(bandit_file(tmp_path), out, model="Qwen/Qwen3-8B", val_problems=2)
+    four = launch(out)
+    # the reference's node: 1 x 4 GPUs, its offloads and log-prob micro-batches
+    assert four["n_gpus"] == 4
+    assert four["optimizer_offload"] is True and four["ref_param_offload"] is True
+    assert four["ref_log_prob_micro_batch_size_per_gpu"] == 16
+    # loggers that need no login, a held-out validation split, at most 2 checkpoints kept
+    assert four["logger"] == ["console", "tensorboard"]
+    assert four["val_before_train"] is True and four["test_freq"] == 10
+    assert four["max_actor_ckpt_to_keep"] == 2
+    assert four["train_files"] == str(out / "train.parquet") and four["val_files"] == str(out / "val.parquet")
+    assert four["reward_path"] == str(out / "cobalt_verl_reward.py") and four["model"] == "Qwen/Qwen3-8B"
+    eight = launch(out, GPUS="8")
+    assert eight["n_gpus"] == 8
+
+
+@needs_verl
+def test_without_validation_verl_never_validates(tmp_path):
+    out = tmp_path / "verl"
+    counts = export_verl(bandit_file(tmp_path), out, val_problems=0)
+    assert counts == {"train": 20, "val": 0}
+    settings = launch(out)
+    assert settings["val_before_train"] is False and settings["test_freq"] == -1
+
+
+def test_validation_is_a_held_out_split_of_whole_problems(tmp_path):
+    out = tmp_path / "verl"
+    counts = export_verl(bandit_file(tmp_path), out, val_problems=3, seed=1)
+    assert counts == {"train": 14, "val": 6}
+    train = {r["extra_info"]["problem_id"] for r in pq.read_table(out / "train.parquet").to_pylist()}
+    val = {r["extra_info"]["problem_id"] for r in pq.read_table(out / "val.parquet").to_pylist()}
+    assert len(val) == 3 and not train & val
+    with pytest.raises(ValueError, match="--val"):
+        export_verl(bandit_file(tmp_path, problems=4), tmp_path / "small", val_problems=3)
+
+
+def test_reward_module_takes_its_sandbox_settings_from_the_export_or_the_environment(
+    tmp_path, monkeypatch, tiny_model_dir, no_tiktoken
+):
+    dataset = bandit_file(tmp_path)
+    out = tmp_path / "verl"
+    export_verl(
+        dataset, out, val=dataset, model=str(tiny_model_dir),
+        sandbox_tier="process", sandbox_allow_unsafe=True, sandbox_workers=1,
+    )  # fmt: skip
+    config = load_reward_module(out)._sandbox()[0].executor.config
+    assert (config.tier, config.allow_unsafe, config.workers) == ("process", True, 1)
+    monkeypatch.setenv("COBALT_SANDBOX_TIER", "auto")
+    monkeypatch.setenv("COBALT_ALLOW_UNSAFE", "0")
+    monkeypatch.setenv("COBALT_SANDBOX_WORKERS", "2")
+    config = load_reward_module(out)._sandbox()[0].executor.config
+    assert (config.tier, config.allow_unsafe, config.workers) == ("auto", False, 2)

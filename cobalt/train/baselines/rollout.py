@@ -182,6 +182,15 @@ class SampledTokenLogprobs:
         return torch.stack(self.steps, dim=1)
 
 
+def checkpointing_kwargs(args: Any) -> dict[str, Any] | None:
+    """The activation-checkpointing options of the trainer's arguments, read under their current
+    name (``activation_checkpointing_kwargs``; ``gradient_checkpointing_kwargs`` is transformers'
+    deprecated alias, and the only name before 5.2x)."""
+    if hasattr(args, "activation_checkpointing_kwargs"):
+        return args.activation_checkpointing_kwargs
+    return args.gradient_checkpointing_kwargs
+
+
 def generate_with_transformers(trainer: Any, contexts: list[list[int]]) -> list[TurnOutput]:
     """One turn for every context with the trainer's model and TRL's own generation settings."""
     import torch
@@ -200,7 +209,7 @@ def generate_with_transformers(trainer: Any, contexts: list[list[int]]) -> list[
             trainer.accelerator,
             gather_deepspeed3_params=trainer.args.ds3_gather_for_generation,
             generation_kwargs=trainer.generation_kwargs,
-            gradient_checkpointing_kwargs=trainer.args.gradient_checkpointing_kwargs,
+            gradient_checkpointing_kwargs=checkpointing_kwargs(trainer.args),
         ) as model,
         torch.no_grad(),
     ):
