@@ -25,7 +25,7 @@ from cobalt.rollout.hf import _Watch
 
 pytestmark = pytest.mark.slow
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"  # real rows, origins in its README
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -47,9 +47,9 @@ def real_problems(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two MBPP function problems and one APPS stdin problem, prepared as a user prepares them."""
     folder = tmp_path_factory.mktemp("problems")
     lines: list[str] = []
-    for source, name, take in (("mbpp", "mbpp.jsonl", 2), ("apps", "apps_selected150.jsonl", 60)):
+    for source, name, take in (("mbpp", "mbpp_sample.jsonl", 2), ("apps", "apps_sample.jsonl", 1)):
         out = folder / f"{source}.jsonl"
-        done = cobalt("data", "prepare", "--source", source, str(SHARED / name), "--out", str(out))
+        done = cobalt("data", "prepare", "--source", source, str(FIXTURES / name), "--out", str(out))
         assert done.returncode == 0, done.stderr
         rows = [json.loads(line) for line in out.read_text().splitlines()]
         if source == "apps":  # one short stdin problem keeps prompts small
