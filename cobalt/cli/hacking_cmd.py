@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -69,6 +68,7 @@ def run_extract(args: argparse.Namespace) -> int:
     from cobalt.data import load_problems
     from cobalt.hacking import extract, summary_path
     from cobalt.hacking.report import format_report, group_reports, run_report
+    from cobalt.jsonl import JsonlWriter
 
     problems = load_problems(args.problems)
 
@@ -89,11 +89,9 @@ def run_extract(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     # all at once (extraction takes seconds): a partial file then a rename, so no half file looks done
     partial = out.with_name(out.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
+    with JsonlWriter(partial, resume=False) as writer:  # appends, flushes and fsyncs each line
         for case in cases:
-            handle.write(case.model_dump_json() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+            writer.write(case)
     partial.replace(out)
     summary_path(out).write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
     from cobalt.hacking.report import HackingReport
