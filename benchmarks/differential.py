@@ -2,6 +2,9 @@
 
 Run:  python benchmarks/differential.py                 (the whole corpus; a few minutes on 2 cores)
       python benchmarks/differential.py --idioms-only   (the hand-written IO idioms, seconds)
+      python benchmarks/differential.py --mutants 1 --load 2 --cpu-s 1
+                                      (the CodeContests solutions and one mutant of each, while two
+                                       busy loops load the cores: agreement under load, ~10 minutes)
 
 Every program of the corpus runs on each of its tests twice, in the same run:
 
@@ -19,15 +22,26 @@ Corpus: (1) ``tests/fixtures/sandbox/idioms/*.py``, hand-written variants of the
 contest solutions use (see the README there); (2) real solutions from the shared data folder
 (``$COBALT_SHARED_DATA``, default ``/work/shared/data``): the accepted Python 3 solution of each of
 the 300 CodeContests problems (10 tests each), every stdin solution of the APPS train rows and of
-the TACO row, on their tests.
+the TACO row, on their tests; (3) with ``--mutants N``, N mutants of each CodeContests solution
+(an integer constant off by one, a comparison or an arithmetic operator swapped), which fail in
+every way a model's program fails: wrong answers, crashes, infinite loops, slow runs near the limit.
+
+``--load N`` keeps N busy loops running (``while True: pass``, stopped at the end) while both sides
+run, as another job on the machine would. Both sides are judged on CPU time: the plain run is
+killed only at the longest wall time the executor allows a test (its limit stretched by the time
+the test waited for a CPU), so that a loaded machine changes neither side's verdict.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
+import contextlib
+import functools
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -148,6 +162,77 @@ def real_cases() -> list[Case]:
     return cases
 
 
+# --- mutants -----------------------------------------------------------------------------------
+
+SWAPPED_OPERATORS: dict[type, type] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+}
+
+
+def mutation_sites(tree: ast.AST) -> list[int]:
+    """Positions (in ``ast.walk`` order) of the nodes :func:`mutate` can change."""
+    sites = []
+    for position, node in enumerate(ast.walk(tree)):
+        integer = isinstance(node, ast.Constant) and type(node.value) is int
+        operator = isinstance(node, ast.Compare) or (isinstance(node, ast.BinOp) and type(node.op) in SWAPPED_OPERATORS)
+        if integer or operator:
+            sites.append(position)
+    return sites
+
+
+def mutate(code: str, site: int) -> str | None:
+    """``code`` with one change at ``site``: an integer constant plus one, or the first comparison or an
+    arithmetic operator swapped for its neighbour (``<`` for ``<=``, ``==`` for ``!=``, ``+`` for ``-``)."""
+    tree = ast.parse(code)
+    node = list(ast.walk(tree))[site]
+    if isinstance(node, ast.Constant):
+        node.value += 1
+    elif isinstance(node, ast.Compare):
+        swapped = SWAPPED_OPERATORS.get(type(node.ops[0]))
+        if swapped is None:
+            return None
+        node.ops[0] = swapped()
+    else:
+        node.op = SWAPPED_OPERATORS[type(node.op)]()  # type: ignore[attr-defined]
+    mutant = ast.unparse(tree)
+    return mutant if mutant != ast.unparse(ast.parse(code)) else None
+
+
+def mutant_cases(cases: list[Case], per_program: int, seed: int = 0) -> list[Case]:
+    """``per_program`` mutants of each case, at sites drawn with a fixed seed (the same corpus each run)."""
+    rng = random.Random(seed)
+    found = []
+    for case in cases:
+        try:
+            sites = mutation_sites(ast.parse(case.code))
+        except SyntaxError:
+            continue
+        for number, site in enumerate(rng.sample(sites, min(per_program, len(sites)))):
+            code = mutate(case.code, site)
+            if code is not None:
+                found.append(Case(f"{case.name}~mutant{number}", code, case.tests))
+    return found
+
+
+@contextlib.contextmanager
+def busy_loops(count: int) -> Iterator[None]:
+    """``count`` processes spinning on the CPU (another job on the machine) until the block ends."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
 # --- running both ways -------------------------------------------------------------------------
 
 
@@ -164,12 +249,23 @@ def raise_stack_limit() -> None:
     resource.setrlimit(resource.RLIMIT_STACK, (want, hard))
 
 
-def plain_run(code_path: Path, stdin: str, limits: Limits, big_stack: bool = False) -> tuple[str, bytes, float]:
-    """``python3 prog.py < input``: the exit-status class, stdout and CPU seconds (``big_stack``: with the
-    sandbox's stack limit instead of the shell's).
+def plain_limits(memory_mb: int, big_stack: bool) -> None:
+    """A judge's memory limit for the plain run (``ulimit -v``, as the executor's ``RLIMIT_AS``; without it a
+    mutant that allocates without bound runs on to its wall limit instead of failing), and with
+    ``big_stack`` the sandbox's stack."""
+    limit = memory_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if big_stack:
+        raise_stack_limit()
 
-    A time-out is judged as the executor judges it, on CPU time (killed at the wall limit), so that
-    a busy machine does not turn a slow plain run into a disagreement.
+
+def plain_run(code_path: Path, stdin: str, limits: Limits, big_stack: bool = False) -> tuple[str, bytes, float]:
+    """``python3 prog.py < input`` under the executor's memory limit: the exit-status class, stdout and
+    CPU seconds (``big_stack``: with the sandbox's stack limit instead of the shell's).
+
+    A time-out is judged on CPU time, the program's own need (killed only at the longest wall time
+    the executor allows a test), so that a busy machine does not turn a slow plain run into a
+    disagreement.
     """
     with tempfile.TemporaryFile() as stdin_file, tempfile.TemporaryFile() as stdout_file:
         stdin_file.write(stdin.encode("utf-8", "surrogateescape"))
@@ -181,10 +277,10 @@ def plain_run(code_path: Path, stdin: str, limits: Limits, big_stack: bool = Fal
             stderr=subprocess.DEVNULL,
             cwd=code_path.parent,
             env=PLAIN_ENV,
-            preexec_fn=raise_stack_limit if big_stack else None,
+            preexec_fn=functools.partial(plain_limits, limits.memory_mb, big_stack),
         )
         killed = threading.Event()
-        timer = threading.Timer(limits.wall_limit_s, lambda: (killed.set(), process.kill()))
+        timer = threading.Timer(limits.longest_wall_s, lambda: (killed.set(), process.kill()))
         timer.start()
         try:
             _, wait_status, usage = os.wait4(process.pid, 0)
@@ -353,20 +449,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--idioms-only", action="store_true", help="only the hand-written idiom corpus")
     parser.add_argument("--comparator", default="lines", help="the comparator both verdicts use")
+    parser.add_argument("--mutants", type=int, default=0, help="mutants of each CodeContests solution to add")
+    parser.add_argument("--load", type=int, default=0, help="busy loops running meanwhile (another job)")
+    parser.add_argument("--cpu-s", type=float, default=Limits().cpu_s, help="CPU seconds per test (default 4)")
+    parser.add_argument("--only-mutated", action="store_true", help="with --mutants: CodeContests and its mutants only")
+    parser.add_argument("--limit", type=int, help="only the first N CodeContests problems (and their mutants)")
     args = parser.parse_args()
-    config = SandboxConfig(cache_size=0)
+    config = SandboxConfig(cache_size=0, limits=Limits(cpu_s=args.cpu_s))
     corpora = {"IO idioms (hand-written)": idiom_cases()}
     if not args.idioms_only:
         real = real_cases()
-        corpora["CodeContests-300 accepted"] = [c for c in real if c.name.startswith("codecontests/")]
+        contests = [c for c in real if c.name.startswith("codecontests/")][: args.limit]
+        corpora["CodeContests-300 accepted"] = contests
         corpora["APPS + TACO rows (all stdin solutions)"] = [c for c in real if not c.name.startswith("codecontests/")]
-    print(f"{CORES} cores, python {sys.version.split()[0]}, comparator {args.comparator}", flush=True)
+        if args.mutants:
+            corpora[f"CodeContests-300 mutants ({args.mutants} each)"] = mutant_cases(contests, args.mutants)
+            if args.only_mutated:
+                corpora = {k: v for k, v in corpora.items() if k.startswith("CodeContests")}
+    print(
+        f"{CORES} cores, python {sys.version.split()[0]}, comparator {args.comparator}, cpu {args.cpu_s:g} s per test,"
+        f" {args.load} busy loops, load average before {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     rows, all_disagreements, causes = [], [], Counter()
     for title, cases in corpora.items():
         if not cases:
             continue
         started = time.monotonic()
-        report = compare_runs(cases, config, args.comparator)
+        with busy_loops(args.load):
+            report = compare_runs(cases, config, args.comparator)
         print(f"measured {title} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         rows.append(render(title, report))
         all_disagreements += report.disagreements

@@ -96,6 +96,13 @@ def _score(run_file: Path, problems_file: str, config: EvaluateConfig) -> Path:
     problems = {problem.id: problem for problem in load_problems(problems_file)}
     out = Path(config.scored_out) if config.scored_out else run_file.with_name(run_file.stem + ".scored.jsonl")
     comparator = config.comparator or collection_comparator(run_file)
-    sandbox = SandboxConfig(limits=Limits(cpu_s=config.cpu_s), allow_unsafe=config.allow_unsafe, comparator=comparator)
+    sandbox = SandboxConfig(
+        limits=Limits(cpu_s=config.cpu_s),
+        allow_unsafe=config.allow_unsafe,
+        comparator=comparator,
+        backend=config.backend,
+        ray_address=config.ray_address,
+        ray_actors=config.ray_actors,
+    )
     print(f"scoring unscored programs of {run_file} into {out} (comparator {comparator})", file=sys.stderr)
     return score_file(run_file, problems, out, sandbox)

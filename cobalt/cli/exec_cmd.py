@@ -211,7 +211,7 @@ async def _run_batch(requests_path: Path, out: Path, config) -> int:
     from tqdm import tqdm
 
     from cobalt.jsonl import JsonlWriter, iter_jsonl
-    from cobalt.sandbox import Executor
+    from cobalt.sandbox import make_executor
 
     total = sum(1 for _ in iter_jsonl(requests_path))
     if total == 0:
@@ -220,7 +220,7 @@ async def _run_batch(requests_path: Path, out: Path, config) -> int:
         raise InputError(requests_path, "holds no records (no requests to run)")
     with JsonlWriter(out) as writer:
         already = len(writer.done)
-        async with Executor(config) as executor:
+        async with make_executor(config) as executor:
             with tqdm(
                 total=total, initial=min(already, total), unit="program", file=sys.stderr, desc="cobalt exec"
             ) as bar:

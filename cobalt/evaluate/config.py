@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -33,3 +33,6 @@ class EvaluateConfig(Settings):
     )
     cpu_s: float = same_setting(Limits, "cpu_s")
     allow_unsafe: bool = same_setting(SandboxConfig, "allow_unsafe")
+    backend: Literal["local", "ray"] = same_setting(SandboxConfig, "backend")
+    ray_address: str | None = same_setting(SandboxConfig, "ray_address")
+    ray_actors: int | None = same_setting(SandboxConfig, "ray_actors")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cobalt.jsonl import InputError, JsonlWriter
 from cobalt.records import ExecRequest, Problem, Trajectory, Turn
-from cobalt.sandbox import Executor, SandboxConfig
+from cobalt.sandbox import Executor, SandboxConfig, make_executor
 
 
 def needs_scoring(trajectory: Trajectory) -> bool:
@@ -102,7 +102,7 @@ def score_file(
             already = [t for t in todo if not needs_scoring(t)]
             for trajectory in already:
                 writer.write(trajectory)
-            async with Executor(sandbox) as executor:
+            async with make_executor(sandbox) as executor:
                 async for scored in score_trajectories([t for t in todo if needs_scoring(t)], problems, executor):
                     writer.write(scored)
 

@@ -213,6 +213,9 @@ def reward_executor(
     tier: str = "auto",
     allow_unsafe: bool = False,
     workers: int | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
+    ray_actors: int | None = None,
 ) -> Any:
     """A :class:`cobalt.sandbox.SyncExecutor` with the reward's limits: ``cpu_s`` and ``memory_mb``
     per test and a ``budget_s`` (30 s, as the reference) for a program's whole test list (close it).
@@ -220,14 +223,19 @@ def reward_executor(
     failed-test feedback (None: the sandbox's defaults). ``tier`` and ``allow_unsafe`` choose the
     isolation (a container without user namespaces needs ``allow_unsafe`` to run the ``process``
     tier); ``workers`` is the programs run at once (None: this process's share of the node's cores,
-    :func:`cobalt.sandbox.config.workers_per_process`)."""
+    :func:`cobalt.sandbox.config.workers_per_process`; on the ``ray`` backend, per actor). ``backend``
+    ``ray`` runs the programs on a pool of executor actors on the Ray cluster at ``ray_address``
+    (``ray_actors`` of them; docs/sandbox.md, "The ray backend")."""
     from cobalt.sandbox import SandboxConfig, SyncExecutor
 
     limits = Limits(cpu_s=cpu_s, memory_mb=memory_mb, program_budget_s=budget_s)
-    extra: dict[str, Any] = {
-        key: value for key, value in (("comparator", comparator), ("feedback", feedback), ("workers", workers)) if value
-    }
-    return SyncExecutor(SandboxConfig(limits=limits, tier=tier, allow_unsafe=allow_unsafe, **extra))
+    optional = (("comparator", comparator), ("feedback", feedback), ("workers", workers), ("ray_actors", ray_actors))
+    extra: dict[str, Any] = {key: value for key, value in optional if value}
+    return SyncExecutor(
+        SandboxConfig(
+            limits=limits, tier=tier, allow_unsafe=allow_unsafe, backend=backend, ray_address=ray_address, **extra
+        )
+    )
 
 
 _default: Any = None

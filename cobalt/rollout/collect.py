@@ -59,7 +59,7 @@ from cobalt.rollout.prompts import (
     repair_message,
     visible_answer,
 )
-from cobalt.sandbox import Executor
+from cobalt.sandbox import Executor, make_executor
 
 log = logging.getLogger(__name__)
 
@@ -653,7 +653,7 @@ async def collect(
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if executor is None:
-                    executor = await stack.enter_async_context(Executor(config.sandbox.to_sandbox_config()))
+                    executor = await stack.enter_async_context(make_executor(config.sandbox.to_sandbox_config()))
                 session["sandbox_tier"] = executor.tier
                 rollout = _Rollout(config, policy, executor, writer, turn0, progress)
                 rollout.stats.already_done = len(done)

@@ -43,6 +43,9 @@ class SandboxSettings(BaseModel):
     workers: int | None = Field(None, ge=1, description="Programs run at once (default: cores / local processes).")
     tier: Literal["auto", "bwrap", "process"] = same_setting(SandboxConfig, "tier")
     allow_unsafe: bool = same_setting(SandboxConfig, "allow_unsafe")
+    backend: Literal["local", "ray"] = same_setting(SandboxConfig, "backend")
+    ray_address: str | None = same_setting(SandboxConfig, "ray_address")
+    ray_actors: int | None = same_setting(SandboxConfig, "ray_actors")
 
     def to_sandbox_config(self) -> SandboxConfig:
         """The executor configuration these settings describe (the executor's default ``workers`` when unset)."""
@@ -53,6 +56,9 @@ class SandboxSettings(BaseModel):
             allow_unsafe=self.allow_unsafe,
             comparator=self.comparator,
             feedback=self.feedback,
+            backend=self.backend,
+            ray_address=self.ray_address,
+            ray_actors=self.ray_actors,
             **extra,
         )
 

@@ -13,13 +13,15 @@ Guarantees (on the ``bwrap`` tier with a process bound, the minimum by default):
 Non-guarantees: kernel exploits and side channels are out of scope (use a VM for hostile
 tenants); the ``process`` tier (``allow_unsafe``) does not isolate the filesystem or network.
 
-Entry points: :class:`Executor` (async), :class:`SyncExecutor` and :func:`run_sync`.
+Entry points: :func:`make_executor` (the async executor the config's ``backend`` names: a local
+:class:`Executor`, or a pool of executor actors on Ray), :class:`SyncExecutor` and :func:`run_sync`.
 """
 
 from cobalt.sandbox.compare import available_comparators, register_comparator
 from cobalt.sandbox.config import Limits, SandboxConfig
-from cobalt.sandbox.executor import Executor, SyncExecutor, run_sync
+from cobalt.sandbox.executor import Executor
 from cobalt.sandbox.feedback import ALL_PASSED, render_feedback, truncate_middle
+from cobalt.sandbox.frontend import SyncExecutor, make_executor, run_sync
 from cobalt.sandbox.isolation import Isolation, SandboxUnavailable, probe
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "SandboxUnavailable",
     "SyncExecutor",
     "available_comparators",
+    "make_executor",
     "probe",
     "register_comparator",
     "render_feedback",

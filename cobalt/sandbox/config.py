@@ -12,6 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cobalt.config import Settings
 
 MiB = 1 << 20
+# A test's wall limit stretches by the time the test waited for a CPU (another job, or more
+# programs than cores, held it off), up to this factor: the limit counts the program's own time,
+# while a program that sleeps or blocks is still stopped on time.
+LOAD_STRETCH = 3.0
 
 
 class Limits(BaseModel):
@@ -38,6 +42,12 @@ class Limits(BaseModel):
     def wall_limit_s(self) -> float:
         """The wall-clock limit per test: ``wall_s``, or ``2 * cpu_s + 1`` when unset."""
         return self.wall_s if self.wall_s is not None else 2 * self.cpu_s + 1
+
+    @property
+    def longest_wall_s(self) -> float:
+        """The most wall time a test may take: its wall limit stretched by waiting for a CPU, at most
+        :data:`LOAD_STRETCH` times the limit."""
+        return LOAD_STRETCH * self.wall_limit_s
 
     @property
     def cpu_rlimit(self) -> int:
@@ -107,6 +117,31 @@ class SandboxConfig(Settings):
     max_concurrent_launches: int = Field(4, ge=1, description="Sandboxes starting at once (bwrap start is costly).")
     retries: int = Field(3, ge=0, description="Retries of a sandbox that failed for infrastructure reasons.")
     cache_size: int = Field(4096, ge=0, description="Results kept, keyed by program, tests, limits and comparator.")
+    backend: Literal["local", "ray"] = Field(
+        "local",
+        description="Where programs run: 'local' (this machine's cores) or 'ray' (a pool of executor actors on a "
+        "Ray cluster, each running `workers` programs on one node; extra [ray], docs/sandbox.md#the-ray-backend).",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="The Ray cluster the 'ray' backend joins ('auto', 'ray://head:10001', 'host:6379'); default: "
+        "the one this process already joined, else RAY_ADDRESS, else a new local Ray instance.",
+    )
+    ray_actors: int | None = Field(
+        None,
+        ge=1,
+        description="Executor actors of the 'ray' backend, each reserving `workers` CPUs (num_cpus) and running "
+        "that many programs at once; default: as many as the cluster's CPUs hold.",
+    )
+    ray_prefetch: int = Field(
+        0,
+        ge=0,
+        description="Programs the 'ray' backend sends an actor beyond its `workers`, whose sandboxes start while the "
+        "current programs run (their budgets start only with their slots); 0: exactly `workers` per actor.",
+    )
+    ray_max_restarts: int = Field(
+        3, ge=0, description="Times Ray restarts a dead executor actor before the pool replaces it with a new one."
+    )
     preimport: tuple[str, ...] = Field(
         (),
         description="Extra standard-library modules imported once per sandbox. The modules a program imports are "
@@ -115,7 +150,8 @@ class SandboxConfig(Settings):
 
     @model_validator(mode="after")
     def _workers_within_cores(self) -> SandboxConfig:
-        if self.workers > 4 * default_workers():
+        # On the ray backend `workers` is each actor's share of *its* node, which may have more cores than this one.
+        if self.backend == "local" and self.workers > 4 * default_workers():
             raise ValueError(
                 f"workers={self.workers} is far above the {default_workers()} cores here: tests would time out "
                 "from contention"

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
@@ -53,6 +52,8 @@ class _ProgramRun:
         self.sandbox: Sandbox | None = None
         self.start_failures = 0
         self.losses: dict[int, int] = {}
+        self.started = 0.0
+        self.cpu_waited = 0.0  # seconds the tests run so far waited for a CPU
         comparator = request.comparator or executor.config.comparator
         self.compare = get_comparator(comparator, float_tol=executor.config.float_tol)
         self.call_tol = executor.config.float_tol if comparator == "float" else CALL_FLOAT_TOL
@@ -64,8 +65,9 @@ class _ProgramRun:
             await self._ensure_sandbox()
 
     async def run(self) -> None:
-        """Run every test; the sandbox is kept for :meth:`release`."""
-        deadline = time.monotonic() + self.limits.budget_s(len(self.tests))
+        """Run every test; the sandbox is kept for :meth:`release`. The program's budget starts now,
+        when it has its slot (not when it was queued)."""
+        self.started = time.monotonic()
         index = 0
         while index < len(self.tests):
             if not await self._ensure_sandbox():
@@ -74,14 +76,20 @@ class _ProgramRun:
             if self.compile_error is not None:
                 self._fill(0, Verdict.COMPILE_ERROR, "Compile error.")
                 return
-            index = await self._run_from(index, deadline)
+            index = await self._run_from(index)
             if index < 0:
                 return
 
     async def release(self) -> None:
         await self._drop_sandbox()
 
-    async def _run_from(self, index: int, deadline: float) -> int:
+    def _over_budget(self) -> bool:
+        """Whether the program has used up its budget: the wall time since it started, less the time
+        its tests waited for a CPU (a loaded machine must not spend a program's budget)."""
+        own_time = time.monotonic() - self.started - self.cpu_waited
+        return own_time > self.limits.budget_s(len(self.tests))
+
+    async def _run_from(self, index: int) -> int:
         """Run tests from ``index`` in the current sandbox. Returns the next test to run, or -1 when
         the program is finished (every test has its verdict)."""
         assert self.sandbox is not None
@@ -91,11 +99,12 @@ class _ProgramRun:
                 async for raw in runs:
                     judged = self._judge(index, raw)
                     self.judged[index] = judged
+                    self.cpu_waited += raw.cpu_wait_s
                     index += 1
                     if self.request.stop_on_first_failure and judged.outcome.verdict is not Verdict.ACCEPTED:
                         self._fill(index, Verdict.SKIPPED, "Not run: stopped at the first failure.")
                         return -1
-                    if index < len(self.tests) and time.monotonic() > deadline:
+                    if index < len(self.tests) and self._over_budget():
                         self._fill(index, Verdict.TIME_LIMIT, "The program's total time budget ran out first.")
                         return -1
                     if raw.unclean:
@@ -294,7 +303,7 @@ class Executor:
         max_in_flight: int | None = None,
     ) -> AsyncIterator[tuple[int, ExecResult]]:
         """Yield ``(index, result)`` as programs finish, pulling requests only as slots free up."""
-        limit = max_in_flight or 2 * self.config.workers
+        limit = max_in_flight or self.default_in_flight()
         pending: set[asyncio.Task] = set()
 
         async def indexed(i: int, req: ExecRequest) -> tuple[int, ExecResult]:
@@ -316,6 +325,11 @@ class Executor:
                 task.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.gather(*pending, return_exceptions=True)
+
+    def default_in_flight(self) -> int:
+        """Requests :meth:`map` keeps in flight by default: twice the slots, so that the next programs'
+        sandboxes start while the current ones run."""
+        return 2 * self.config.workers
 
     async def run_all(self, requests: Iterable[ExecRequest]) -> list[ExecResult]:
         """Run every request; results in the order of the requests."""
@@ -383,52 +397,3 @@ async def _aenumerate(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterato
     else:
         for i, item in enumerate(items):
             yield i, item
-
-
-class SyncExecutor:
-    """A synchronous front to :class:`Executor`, usable from any thread (even one already running
-    an event loop): the executor lives on a private event loop in a background thread."""
-
-    def __init__(self, config: SandboxConfig | None = None, **overrides: Any):
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="cobalt-executor", daemon=True)
-        self._thread.start()
-        self.executor = Executor(config, **overrides)
-        self._call(self.executor.__aenter__())
-
-    def _call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
-
-    @property
-    def tier(self) -> str:
-        """The isolation tier of the wrapped :class:`Executor`."""
-        return self.executor.tier
-
-    def run(self, code: str, tests: Tests | dict | str, **kwargs: Any) -> ExecResult:
-        """Blocking :meth:`Executor.run`: the same arguments, the same result."""
-        return self._call(self.executor.run(code, tests, **kwargs))
-
-    def run_all(self, requests: Iterable[ExecRequest]) -> list[ExecResult]:
-        """Blocking :meth:`Executor.run_all`: every request run, results in the order of the requests."""
-        return self._call(self.executor.run_all(list(requests)))
-
-    def close(self) -> None:
-        """Close the executor and stop its event loop and thread; closing twice is harmless."""
-        if self._loop.is_closed():
-            return
-        self._call(self.executor.aclose())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-    def __enter__(self) -> SyncExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def run_sync(code: str, tests: Tests | dict | str, config: SandboxConfig | None = None, **kwargs: Any) -> ExecResult:
-    """Run one program once, synchronously (convenience for scripts and notebooks)."""
-    with SyncExecutor(config) as executor:
-        return executor.run(code, tests, **kwargs)

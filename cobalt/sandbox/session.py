@@ -23,7 +23,7 @@ from cobalt.sandbox.config import Limits, MiB
 from cobalt.sandbox.isolation import SANDBOX_ENV, Isolation, bwrap_argv, landlock_readable, zygote_argv
 
 FRAME = struct.Struct(">I")
-TEST_REPLY = struct.Struct(">iiBddqQQQIIIB")
+TEST_REPLY = struct.Struct(">iiBdddqQQQIIIB")
 FLAG_UNCLEAN = 1
 START_TIMEOUT_S = 30.0
 REPLY_MARGIN_S = 5.0  # time the zygote may take beyond the wall limit to kill and clean up
@@ -56,6 +56,7 @@ class RawRun:
     stderr: bytes
     result: bytes
     unclean: bool
+    cpu_wait_s: float = 0.0  # of wall_s, the time the test was runnable but waited for a CPU
 
 
 def _memory_backstop(limits: Limits) -> int:
@@ -213,6 +214,7 @@ class Sandbox:
             "op": "test",
             "stdin": stdin,
             "wall": limits.wall_limit_s,
+            "longest": limits.longest_wall_s,
             "stdout_cap": limits.stdout_bytes,
             "stderr_cap": limits.stderr_bytes,
             "limits": {
@@ -230,10 +232,11 @@ class Sandbox:
         Requests are pipelined (up to :data:`PIPELINE_DEPTH` ahead) so that the zygote goes from one
         test to the next without waiting for the parent: on small VMs every cross-process wake-up
         costs a fraction of a millisecond. Each reply must come within the wall limit plus a
-        margin of the previous one, since the zygote runs the tests one after another.
+        margin of the previous one, since the zygote runs the tests one after another; a test's wall
+        limit stretches by the time it waited for a CPU, up to ``limits.longest_wall_s``.
         """
         sent = 0
-        deadline_s = self.limits.wall_limit_s + REPLY_MARGIN_S
+        deadline_s = self.limits.longest_wall_s + REPLY_MARGIN_S
         for received in range(len(stdins)):
             while sent < len(stdins) and sent - received < PIPELINE_DEPTH:
                 self._write(self._test_request(stdins[sent]))
@@ -255,7 +258,8 @@ class Sandbox:
 
     def _parse_run(self, payload: bytes) -> RawRun:
         fields = TEST_REPLY.unpack_from(payload)
-        (exit_code, sig, timed_out, cpu, wall, rss, out_size, err_size, res_size, n_out, n_err, n_res, flags) = fields
+        exit_code, sig, timed_out, cpu, wall, waited, rss, out_size, err_size, res_size = fields[:10]
+        n_out, n_err, n_res, flags = fields[10:]
         body = payload[TEST_REPLY.size :]
         if n_out + n_err + n_res != len(body) or n_out > self.limits.stdout_bytes + 1:
             raise SupervisorLost("sandbox sent inconsistent output sizes")
@@ -273,4 +277,5 @@ class Sandbox:
             stderr=body[n_out : n_out + n_err],
             result=body[n_out + n_err :],
             unclean=bool(flags & FLAG_UNCLEAN),
+            cpu_wait_s=min(max(0.0, waited), max(0.0, wall)),
         )

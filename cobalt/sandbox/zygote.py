@@ -25,9 +25,10 @@ import sys
 import time
 
 FRAME = ">I"
-# Reply to a test: exit code, signal, timed out, cpu s, wall s, max rss kB, stdout/stderr/result
-# sizes as written by the program, then the number of bytes of each that follow, then flags.
-TEST_REPLY = ">iiBddqQQQIIIB"
+# Reply to a test: exit code, signal, timed out, cpu s, wall s, s spent waiting for a CPU, max rss kB,
+# stdout/stderr/result sizes as written by the program, then the number of bytes of each that follow,
+# then flags.
+TEST_REPLY = ">iiBdddqQQQIIIB"
 FLAG_UNCLEAN = 1  # a descendant survived the clean-up; the parent must discard this sandbox
 
 PR_SET_PDEATHSIG = 1
@@ -642,17 +643,52 @@ def read_head_tail(fd, cap):
     return size, head + b"\n...(stderr truncated)...\n" + tail
 
 
-def wait_with_deadline(pid, wall_s):
-    """Wait for the child; kill its whole tree at the deadline. Returns (status, rusage, timed_out)."""
+def cpu_wait_s(pid):
+    """Seconds process ``pid`` spent runnable but waiting for a CPU (the run-queue delay of
+    ``/proc/PID/task/*/schedstat``; the most of any of its threads, since a thread that waits while
+    another computes is not held off); 0 when the kernel does not report it."""
+    longest = 0
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as handle:
+                longest = max(longest, int(handle.read().split()[1]))
+        except (OSError, ValueError, IndexError):
+            pass
+    return longest / 1e9
+
+
+def wait_with_deadline(pid, wall_s, longest_s):
+    """Wait for the child; kill its whole tree at the deadline. Returns (status, rusage, timed_out,
+    seconds it waited for a CPU).
+
+    The deadline is ``wall_s`` of the child's own time: it moves later by the time the child waited
+    for a CPU (a loaded machine, more programs than cores), up to ``longest_s`` after the start, so
+    that a time-out rests on what the program did, not on what else the machine ran. A program
+    that sleeps or blocks waits for no CPU and is stopped at ``wall_s``.
+    """
     import select
 
+    started = time.monotonic()
+    deadline = started + wall_s
     pidfd = os.pidfd_open(pid)
     try:
         poller = select.poll()
         poller.register(pidfd, select.POLLIN)
-        timed_out = not poller.poll(max(1, int(wall_s * 1000)))
+        while True:
+            timed_out = not poller.poll(max(1, int((deadline - time.monotonic()) * 1000)))
+            if not timed_out:
+                break
+            stretched = min(started + longest_s, started + wall_s + cpu_wait_s(pid))
+            if stretched <= time.monotonic() + 0.001:
+                break
+            deadline = stretched
     finally:
         os.close(pidfd)
+    waited = cpu_wait_s(pid)  # read while the child is a zombie (or alive), before it is reaped
     if timed_out:
         try:
             os.killpg(pid, _signal.SIGKILL)
@@ -663,7 +699,7 @@ def wait_with_deadline(pid, wall_s):
         except OSError:
             pass
     _, status, rusage = os.wait4(pid, 0)
-    return status, rusage, timed_out
+    return status, rusage, timed_out, waited
 
 
 def run_test(program, request, control_out):
@@ -681,7 +717,8 @@ def run_test(program, request, control_out):
     pid = os.fork()
     if pid == 0:
         run_child(program, fds, limits)
-    status, rusage, timed_out = wait_with_deadline(pid, request["wall"])
+    longest = request.get("longest", request["wall"])
+    status, rusage, timed_out, waited = wait_with_deadline(pid, request["wall"], longest)
     wall = time.monotonic() - started
     clean = kill_descendants()
     stdout_size, stdout = read_capped(fds[1], request["stdout_cap"])
@@ -701,6 +738,7 @@ def run_test(program, request, control_out):
         int(timed_out),
         rusage.ru_utime + rusage.ru_stime,
         wall,
+        waited,
         rusage.ru_maxrss,
         stdout_size,
         stderr_size,

@@ -107,6 +107,9 @@ def training_executor(config: TrainConfig) -> Any:
         tier=config.sandbox_tier,
         allow_unsafe=config.sandbox_allow_unsafe,
         workers=config.sandbox_workers,
+        backend=config.sandbox_backend,
+        ray_address=config.sandbox_ray_address,
+        ray_actors=config.sandbox_ray_actors,
     )
 
 

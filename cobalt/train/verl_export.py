@@ -92,6 +92,14 @@ class VerlExportConfig(Settings):
     sandbox_allow_unsafe: bool = Field(
         False, description="Let the reward's sandbox run below its minimum tier (containers without user namespaces)."
     )
+    sandbox_backend: Literal["local", "ray"] = Field(
+        "local",
+        description="Where the reward's programs run: local (this node's cores) or ray (a pool of executor actors on "
+        "the Ray cluster; extra [ray], docs/sandbox.md#the-ray-backend).",
+    )
+    sandbox_ray_actors: int | None = Field(
+        None, ge=1, description="Executor actors of the ray backend (default: as many as the cluster's CPUs hold)."
+    )
     sandbox_workers: int | None = Field(
         None,
         ge=1,
@@ -127,6 +135,9 @@ SANDBOX_TIER = os.environ.get("COBALT_SANDBOX_TIER", {sandbox_tier!r})
 ALLOW_UNSAFE = os.environ.get("COBALT_ALLOW_UNSAFE", "{allow_unsafe}") == "1"
 SANDBOX_WORKERS = os.environ.get("COBALT_SANDBOX_WORKERS", "{sandbox_workers}")
 SANDBOX_PROCESSES = int(os.environ.get("COBALT_SANDBOX_PROCESSES", "{sandbox_processes}"))
+# backend "ray": programs run on executor actors in verl's own Ray cluster (each reward process has its pool).
+SANDBOX_BACKEND = os.environ.get("COBALT_SANDBOX_BACKEND", {sandbox_backend!r})
+RAY_ACTORS = os.environ.get("COBALT_RAY_ACTORS", "{ray_actors}")
 _shared = {{}}
 _lock = threading.Lock()
 
@@ -144,6 +155,8 @@ def _sandbox():
                 tier=SANDBOX_TIER,
                 allow_unsafe=ALLOW_UNSAFE,
                 workers=int(SANDBOX_WORKERS) if SANDBOX_WORKERS else workers_per_process(SANDBOX_PROCESSES),
+                backend=SANDBOX_BACKEND,
+                ray_actors=int(RAY_ACTORS) if RAY_ACTORS else None,
             )
             atexit.register(executor.close)
             _shared["executor"] = executor
@@ -330,6 +343,8 @@ def export_verl(
             allow_unsafe="1" if config.sandbox_allow_unsafe else "0",
             sandbox_workers=config.sandbox_workers or "",
             sandbox_processes=processes_per_node,
+            sandbox_backend=config.sandbox_backend,
+            ray_actors=config.sandbox_ray_actors or "",
         )
     )
     script = out / "run_verl.sh"

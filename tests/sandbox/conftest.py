@@ -98,3 +98,28 @@ def output_of(result: ExecResult) -> str:
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray instance for the ``ray`` backend's tests, started once and shut down at the end.
+
+    Four logical CPUs on this 2-core machine, so that two pools of two one-worker actors can exist at
+    once (a module's behaviour pool and a fault test's own pool); the dashboard and log streaming are
+    off to keep it light.
+    """
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        yield ray
+        return
+    ray.init(
+        num_cpus=4,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        _node_ip_address="127.0.0.1",
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
