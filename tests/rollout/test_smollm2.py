@@ -131,7 +131,7 @@ def test_a_few_grpo_updates_change_the_weights_and_log_loss_and_reward(
     sets = {
         "model": str(smollm2_dir), "dataset": str(dataset), "output_dir": str(output), "method": method,
         "num_generations": 4, "prompts_per_step": 1, "prompts_per_update": 1, "per_device_train_batch_size": 4,
-        "max_completion_length": 64 if method == "cobalt" else 96, "max_steps": 2, "save_steps": 1000,
+        "max_completion_length": 256, "temperature": 0.6, "max_steps": 2, "save_steps": 1000,
         "learning_rate": 1e-4, "turns": 2,
         "report_to": [], "reward_comparator": "strip",
     }  # fmt: skip
@@ -141,15 +141,13 @@ def test_a_few_grpo_updates_change_the_weights_and_log_loss_and_reward(
     logged = [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
     steps = [entry for entry in logged if "loss" in entry]
     assert len(steps) == 2 and all("reward" in entry and "reward_std" in entry for entry in steps)
+    # At the rollout's temperature (0.6; at 1.0 SmolLM2 rambles past any limit) and 256 tokens most of
+    # its answers close their code block and some are cut at the limit (the format floor, -1): the
+    # rewards of a group differ, so GRPO has advantages to follow.
+    assert any(entry["reward_std"] > 0 for entry in steps), steps
     before, after = _weights(smollm2_dir), _weights(output / "final")
-    changed = any(not (before[name] == after[name]).all() for name in before)
-    if any(entry["reward_std"] > 0 for entry in steps):
-        assert changed, "no weight changed"
-    else:
-        # SmolLM2's short answers often all score the floor (-1, cut at the token limit): with every
-        # group's rewards equal the advantages are zero, and with no KL or weight decay GRPO must
-        # leave every weight as it was.
-        assert not changed
+    moved = [name for name in before if not (before[name] == after[name]).all()]
+    assert len(moved) > len(before) // 2, f"only {len(moved)} of {len(before)} tensors changed"
 
 
 def _free_port() -> int:
