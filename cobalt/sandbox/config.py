@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,6 +16,20 @@ MiB = 1 << 20
 # programs than cores, held it off), up to this factor: the limit counts the program's own time,
 # while a program that sleeps or blocks is still stopped on time.
 LOAD_STRETCH = 3.0
+
+
+# The reward's backend settings, shared by `cobalt train` and `cobalt export verl` (one wording).
+RewardBackend = Annotated[
+    Literal["local", "ray"],
+    Field(
+        description="Where the reward's programs run: local (this node's cores) or ray (a pool of executor actors "
+        "on the Ray cluster; extra [ray], docs/sandbox.md#the-ray-backend)."
+    ),
+]
+RayActorCount = Annotated[
+    int | None,
+    Field(ge=1, description="Executor actors of the ray backend (default: as many as the cluster's CPUs hold)."),
+]
 
 
 class Limits(BaseModel):

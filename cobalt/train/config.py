@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cobalt.config import Settings
 from cobalt.jsonl import InputError
 from cobalt.sandbox.compare import ComparatorName
-from cobalt.sandbox.config import Limits
+from cobalt.sandbox.config import Limits, RayActorCount, RewardBackend
 
 Method = Literal["cobalt", "single_turn", "multi_turn", "verpo"]
 Scheduler = Literal["constant", "constant_with_warmup", "linear", "cosine"]
@@ -210,14 +210,8 @@ class TrainConfig(Settings):
         description="Let the reward's sandbox run below its minimum tier (e.g. a container without user namespaces, "
         "where bubblewrap cannot start); programs are then bounded by rlimits only (docs/sandbox.md).",
     )
-    sandbox_backend: Literal["local", "ray"] = Field(
-        "local",
-        description="Where the reward's programs run: local (this node's cores) or ray (a pool of executor actors on "
-        "the Ray cluster; extra [ray], docs/sandbox.md#the-ray-backend).",
-    )
-    sandbox_ray_actors: int | None = Field(
-        None, ge=1, description="Executor actors of the ray backend (default: as many as the cluster's CPUs hold)."
-    )
+    sandbox_backend: RewardBackend = "local"
+    sandbox_ray_actors: RayActorCount = None
     sandbox_ray_address: str | None = Field(
         None, description="The Ray cluster of the ray backend (default: RAY_ADDRESS, else a local Ray instance)."
     )

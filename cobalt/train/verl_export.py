@@ -39,7 +39,7 @@ from cobalt.config import Settings
 from cobalt.records import BanditExample
 from cobalt.reward.score import SUITE_BUDGET_S
 from cobalt.sandbox.compare import ComparatorName
-from cobalt.sandbox.config import Limits
+from cobalt.sandbox.config import Limits, RayActorCount, RewardBackend
 
 DATA_SOURCE = "cobalt"
 
@@ -92,14 +92,8 @@ class VerlExportConfig(Settings):
     sandbox_allow_unsafe: bool = Field(
         False, description="Let the reward's sandbox run below its minimum tier (containers without user namespaces)."
     )
-    sandbox_backend: Literal["local", "ray"] = Field(
-        "local",
-        description="Where the reward's programs run: local (this node's cores) or ray (a pool of executor actors on "
-        "the Ray cluster; extra [ray], docs/sandbox.md#the-ray-backend).",
-    )
-    sandbox_ray_actors: int | None = Field(
-        None, ge=1, description="Executor actors of the ray backend (default: as many as the cluster's CPUs hold)."
-    )
+    sandbox_backend: RewardBackend = "local"
+    sandbox_ray_actors: RayActorCount = None
     sandbox_workers: int | None = Field(
         None,
         ge=1,
