@@ -312,21 +312,18 @@ async def _judge_one(case: HackingCase, policy: Any, params: Any, config: JudgeC
 
 
 def make_judge_policy(config: JudgeConfig) -> Any:
-    """The rollout stage's OpenAI-compatible client, set up for judging."""
+    """The rollout stage's OpenAI-compatible client, set up for judging (built as the rollout builds
+    its own, from a :class:`~cobalt.rollout.policy.PolicyConfig` with the judge's connection settings)."""
     from cobalt.rollout.openai_api import OpenAIPolicy
+    from cobalt.rollout.policy import PolicyConfig
 
     if not config.model:
         from cobalt.jsonl import InputError
 
         raise InputError("command line", "the judge needs a model name", field="--model")
-    return OpenAIPolicy(
-        config.model,
-        base_url=config.base_url,
-        api_key_env=config.api_key_env,
-        concurrency=config.concurrency,
-        max_retries=config.max_retries,
-        timeout_s=config.request_timeout_s,
-    )
+    connection = ("model", "base_url", "api_key_env", "concurrency", "max_retries", "request_timeout_s")
+    settings = {name: getattr(config, name) for name in connection}
+    return OpenAIPolicy.from_config(PolicyConfig(engine="openai", **settings))
 
 
 def read_judgments(paths: Sequence[str | os.PathLike]) -> dict[str, Judgment]:
