@@ -3,8 +3,9 @@
 Run:  python benchmarks/differential.py                 (the whole corpus; a few minutes on 2 cores)
       python benchmarks/differential.py --idioms-only   (the hand-written IO idioms, seconds)
       python benchmarks/differential.py --mutants 1 --load 2 --cpu-s 1
-                                      (the CodeContests solutions and one mutant of each, while two
-                                       busy loops load the cores: agreement under load, ~10 minutes)
+                                      (the CodeContests solutions and one mutant of each; two busy
+                                       loops load the cores while the executor judges: agreement
+                                       under load, ~10 minutes)
 
 Every program of the corpus runs on each of its tests twice, in the same run:
 
@@ -26,10 +27,14 @@ the TACO row, on their tests; (3) with ``--mutants N``, N mutants of each CodeCo
 (an integer constant off by one, a comparison or an arithmetic operator swapped), which fail in
 every way a model's program fails: wrong answers, crashes, infinite loops, slow runs near the limit.
 
-``--load N`` keeps N busy loops running (``while True: pass``, stopped at the end) while both sides
-run, as another job on the machine would. Both sides are judged on CPU time: the plain run is
-killed only at the longest wall time the executor allows a test (its limit stretched by the time
-the test waited for a CPU), so that a loaded machine changes neither side's verdict.
+``--load N`` keeps N busy loops running (``while True: pass``, stopped at the end) while the executor
+judges, as another job on the machine would; the plain runs, the reference, run on the quiet machine
+before, so that what is measured is whether load changes the executor's verdicts
+(``--load-reference`` loads both sides, so that each side's noise adds up). Both sides are judged on
+the program's own CPU time: the plain run is killed only at the longest wall time the executor
+allows a test (its limit stretched by the time the test waited for a CPU), and its interpreter's
+start and the program's imports, which the executor's zygote did before the test began, are
+subtracted (:func:`startup_cpu_s`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -63,6 +69,7 @@ from cobalt.sandbox import Executor, SandboxConfig  # noqa: E402
 from cobalt.sandbox import executor as executor_module  # noqa: E402
 from cobalt.sandbox.compare import get_comparator  # noqa: E402
 from cobalt.sandbox.config import Limits, default_workers  # noqa: E402
+from cobalt.sandbox.zygote import NO_PREIMPORT, imported_modules  # noqa: E402
 
 IDIOMS = ROOT / "tests" / "fixtures" / "sandbox" / "idioms"
 IDIOM_TESTS = Tests(inputs=["3\n1 2 3\n", "2\n10 20"], outputs=["6\n", "30\n"])
@@ -259,13 +266,17 @@ def plain_limits(memory_mb: int, big_stack: bool) -> None:
         raise_stack_limit()
 
 
-def plain_run(code_path: Path, stdin: str, limits: Limits, big_stack: bool = False) -> tuple[str, bytes, float]:
+def plain_run(
+    code_path: Path, stdin: str, limits: Limits, big_stack: bool = False, startup_s: float = 0.0
+) -> tuple[str, bytes, float]:
     """``python3 prog.py < input`` under the executor's memory limit: the exit-status class, stdout and
-    CPU seconds (``big_stack``: with the sandbox's stack limit instead of the shell's).
+    the program's own CPU seconds (``big_stack``: with the sandbox's stack limit instead of the shell's).
 
     A time-out is judged on CPU time, the program's own need (killed only at the longest wall time
     the executor allows a test), so that a busy machine does not turn a slow plain run into a
-    disagreement.
+    disagreement. ``startup_s`` (:func:`startup_cpu_s`) is the interpreter's start and the program's
+    imports, which the executor's zygote has done before a test starts: subtracted, so that both
+    sides judge the same CPU time.
     """
     with tempfile.TemporaryFile() as stdin_file, tempfile.TemporaryFile() as stdout_file:
         stdin_file.write(stdin.encode("utf-8", "surrogateescape"))
@@ -287,12 +298,42 @@ def plain_run(code_path: Path, stdin: str, limits: Limits, big_stack: bool = Fal
         finally:
             timer.cancel()
         process.returncode = os.waitstatus_to_exitcode(wait_status)
-        cpu_s = usage.ru_utime + usage.ru_stime
+        cpu_s = max(0.0, usage.ru_utime + usage.ru_stime - startup_s)
         stdout_file.seek(0)
         stdout = stdout_file.read()
     if cpu_s > limits.cpu_s or killed.is_set():
         return "timeout", stdout, cpu_s
     return status_of_returncode(process.returncode), stdout, cpu_s
+
+
+STARTUP_RUNS = 3
+
+
+def startup_cpu_s(code: str, folder: str) -> float:
+    """CPU seconds ``python3`` spends before ``code``'s first statement: starting the interpreter and
+    importing the modules ``code`` imports, which the executor's zygote has done before a test's clock
+    starts (median of :data:`STARTUP_RUNS` runs of a program made of those imports only, in the same
+    conditions as the plain runs). 0 for a program that does not compile."""
+    try:
+        modules = sorted(imported_modules(compile(code, "prog.py", "exec")) - NO_PREIMPORT)
+    except (SyntaxError, ValueError):
+        return 0.0
+    lines = [f"try:\n    import {name}\nexcept BaseException:\n    pass\n" for name in modules]
+    with tempfile.NamedTemporaryFile("w", suffix=".py", dir=folder, delete=False) as script:
+        script.write("".join(lines))
+    seconds = []
+    for _ in range(STARTUP_RUNS):
+        process = subprocess.Popen(
+            [sys.executable, script.name],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=PLAIN_ENV,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        seconds.append(usage.ru_utime + usage.ru_stime)
+    return statistics.median(seconds)
 
 
 def verdict_of(status: str, stdout: bytes, expected: str, test_input: str, comparator: str) -> str:
@@ -315,11 +356,13 @@ def run_plain(cases: list[Case], config: SandboxConfig, comparator: str) -> dict
             path.write_text(case.code)
             paths.append(path)
         jobs = [(c, t) for c, case in enumerate(cases) for t in range(len(case.tests))]
+        with ThreadPoolExecutor(CORES) as pool:
+            startups = list(pool.map(startup_cpu_s, [case.code for case in cases], [folder] * len(cases)))
 
         def one(job: tuple[int, int]) -> Run:
             c, t = job
             tests = cases[c].tests
-            status, stdout, seconds = plain_run(paths[c], tests.inputs[t], config.limits)
+            status, stdout, seconds = plain_run(paths[c], tests.inputs[t], config.limits, startup_s=startups[c])
             return Run(
                 status, stdout, verdict_of(status, stdout, tests.outputs[t], tests.inputs[t], comparator), seconds
             )
@@ -390,7 +433,7 @@ def cause_of(case: Case, test: int, executor: Run, plain: Run, config: SandboxCo
         return STACK_CAUSE  # deep C recursion overflows the shell's 8 MiB stack
     near = 0.5 * config.limits.cpu_s
     if "timeout" in (executor.status, plain.status) or max(executor.seconds, plain.seconds) > near:
-        return "timing: a run near the time limit (CPU time in the sandbox, wall time outside)"
+        return "timing: CPU time near the limit (it varies by a few per cent between runs, on either side)"
     if executor.verdict == "MLE":
         return "memory: the sandbox's address-space limit (the plain run has none)"
     if executor.status != plain.status:
@@ -403,10 +446,16 @@ def normalized_verdict(verdict: str) -> str:
     return {"MLE": "RE", "OLE": "RE", "CE": "RE"}.get(verdict, verdict)
 
 
-def compare_runs(cases: list[Case], config: SandboxConfig, comparator: str = "lines") -> Report:
-    """Run every case both ways and collect the tests where they disagree."""
-    plain = run_plain(cases, config, comparator)
-    sandboxed = run_executor(cases, config, comparator)
+def compare_runs(
+    cases: list[Case], config: SandboxConfig, comparator: str = "lines", load: int = 0, load_reference: bool = False
+) -> Report:
+    """Run every case both ways and collect the tests where they disagree. ``load`` busy loops run while
+    the executor judges; with ``load_reference`` also while the plain interpreter does (otherwise the
+    reference verdicts come from a quiet machine, the judge's verdict a loaded one must reproduce)."""
+    with busy_loops(load if load_reference else 0):
+        plain = run_plain(cases, config, comparator)
+    with busy_loops(load):
+        sandboxed = run_executor(cases, config, comparator)
     report = Report(programs=len(cases))
     for c, case in enumerate(cases):
         agree = True
@@ -450,7 +499,12 @@ def main() -> None:
     parser.add_argument("--idioms-only", action="store_true", help="only the hand-written idiom corpus")
     parser.add_argument("--comparator", default="lines", help="the comparator both verdicts use")
     parser.add_argument("--mutants", type=int, default=0, help="mutants of each CodeContests solution to add")
-    parser.add_argument("--load", type=int, default=0, help="busy loops running meanwhile (another job)")
+    parser.add_argument("--load", type=int, default=0, help="busy loops running while the executor judges")
+    parser.add_argument(
+        "--load-reference",
+        action="store_true",
+        help="with --load: the plain runs too run under load (by default they run on the quiet machine)",
+    )
     parser.add_argument("--cpu-s", type=float, default=Limits().cpu_s, help="CPU seconds per test (default 4)")
     parser.add_argument("--only-mutated", action="store_true", help="with --mutants: CodeContests and its mutants only")
     parser.add_argument("--limit", type=int, help="only the first N CodeContests problems (and their mutants)")
@@ -468,7 +522,8 @@ def main() -> None:
                 corpora = {k: v for k, v in corpora.items() if k.startswith("CodeContests")}
     print(
         f"{CORES} cores, python {sys.version.split()[0]}, comparator {args.comparator}, cpu {args.cpu_s:g} s per test,"
-        f" {args.load} busy loops, load average before {os.getloadavg()[0]:.2f}",
+        f" {args.load} busy loops{' on both sides' if args.load_reference else ' while the executor judges'},"
+        f" load average before {os.getloadavg()[0]:.2f}",
         flush=True,
     )
     rows, all_disagreements, causes = [], [], Counter()
@@ -476,8 +531,7 @@ def main() -> None:
         if not cases:
             continue
         started = time.monotonic()
-        with busy_loops(args.load):
-            report = compare_runs(cases, config, args.comparator)
+        report = compare_runs(cases, config, args.comparator, args.load, args.load_reference)
         print(f"measured {title} in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         rows.append(render(title, report))
         all_disagreements += report.disagreements

@@ -50,6 +50,7 @@ from cobalt.sandbox.session import REPLY_MARGIN_S, START_TIMEOUT_S
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 120.0  # an actor's start: a Ray worker process, imports, the isolation probe
+REJOIN_BACKOFF_S = 5.0  # between starts of an actor that keeps dying before it is ready
 CALL_MARGIN_S = 30.0  # beyond a program's longest possible run, before its actor counts as hung
 
 
@@ -84,9 +85,10 @@ class ExecutorActor:
 
     async def ready(self) -> dict[str, Any]:
         """Probe this node's isolation (raising :class:`SandboxUnavailable` where it fails closed) and
-        describe the actor: its isolation, slots and process id."""
+        describe the actor: its isolation, slots, process id and the Ray node it runs on."""
         isolation = await asyncio.to_thread(lambda: self.executor.isolation)
-        return {"isolation": isolation, "workers": self.executor.config.workers, "pid": os.getpid()}
+        node = import_ray().get_runtime_context().get_node_id()
+        return {"isolation": isolation, "workers": self.executor.config.workers, "pid": os.getpid(), "node": node}
 
     async def run(self, request: ExecRequest) -> ExecResult:
         """Run one program on its tests, exactly as the local executor does."""
@@ -108,6 +110,7 @@ class Member:
     served: int = 0
     healthy: bool = False
     pid: int | None = None
+    node: str | None = None  # the Ray node id the actor runs on (hex), as it reported when ready
     generation: int = 0  # bumped on each replacement: a late failure of an old handle is ignored
 
 
@@ -154,7 +157,8 @@ class RayExecutor(Executor):
         except BaseException:
             await self.aclose()
             raise
-        log.info("ray executor pool: %d actors x %d workers (%s)", count, self.config.workers, self.tier)
+        workers, nodes = self.config.workers, len({member.node for member in self.members})
+        log.info("ray executor pool: %d actors x %d workers on %d nodes (%s)", count, workers, nodes, self.tier)
         return self
 
     def _new_actor(self) -> Any:
@@ -170,7 +174,8 @@ class RayExecutor(Executor):
             raise
         self._isolation = info["isolation"]
         member.capacity = info["workers"] + self.config.ray_prefetch
-        member.pid, member.healthy = info["pid"], True
+        member.pid, member.node, member.healthy = info["pid"], info["node"], True
+        log.debug("executor actor %d ready: pid %d on node %s", member.index, member.pid, member.node)
 
     async def aclose(self) -> None:
         """Stop recoveries, kill the actors, and shut Ray down if this pool started it."""
@@ -281,9 +286,7 @@ class RayExecutor(Executor):
         if hung:  # a hung actor is killed so that Ray restarts it (its other calls fail and move on)
             with contextlib.suppress(Exception):
                 self._ray.kill(member.handle, no_restart=False)
-        task = asyncio.ensure_future(self._recover(member))
-        self._recoveries.add(task)
-        task.add_done_callback(self._recoveries.discard)
+        self._track(self._recover(member))
 
     async def _recover(self, member: Member) -> None:
         try:
@@ -297,8 +300,48 @@ class RayExecutor(Executor):
             try:
                 await self._wait_ready(member)
             except Exception as again:
-                log.error("executor actor %d could not be replaced (%r); the pool shrinks", member.index, again)
+                log.error("executor actor %d could not be replaced (%r); the pool runs without it", member.index, again)
                 self.members.remove(member)
+                self._track(self._rejoin(member))
+        await self._notify()
+
+    async def _rejoin(self, member: Member) -> None:
+        """Bring a member that could not be replaced back once its actor starts. Ray keeps an actor that
+        fits on no node pending until one can take it (a node that joins later, or one an autoscaler
+        adds for it), so the pool waits for it without a deadline, and starts a new one if it dies."""
+        try:
+            while True:
+                try:
+                    await self._wait_ready(member)
+                    break
+                except asyncio.TimeoutError:
+                    continue  # still pending: no node has room yet
+                except SandboxUnavailable as err:  # the node that took it cannot isolate: a new actor would not either
+                    log.error("executor actor %d cannot start (%s); the pool runs without it", member.index, err)
+                    with contextlib.suppress(Exception):
+                        self._ray.kill(member.handle)
+                    return
+                except Exception as err:
+                    log.warning("executor actor %d failed to start again (%r); retrying", member.index, err)
+                    await asyncio.sleep(REJOIN_BACKOFF_S)
+                    with contextlib.suppress(Exception):
+                        self._ray.kill(member.handle)
+                    member.handle, member.generation = self._new_actor(), member.generation + 1
+            log.warning("executor actor %d is back (node %s)", member.index, member.node)
+            self.members.append(member)
+            await self._notify()
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                self._ray.kill(member.handle)  # a pending actor would otherwise wait on a cluster we leave
+            raise
+
+    def _track(self, coroutine: Any) -> None:
+        """Run a recovery in the background; :meth:`aclose` cancels what is still running."""
+        task = asyncio.ensure_future(coroutine)
+        self._recoveries.add(task)
+        task.add_done_callback(self._recoveries.discard)
+
+    async def _notify(self) -> None:
         changed = self._condition()
         async with changed:
             changed.notify_all()

@@ -100,9 +100,10 @@ def output_of(result: ExecResult) -> str:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster():
-    """A local Ray instance for the ``ray`` backend's tests, started once and shut down at the end.
+    """A local Ray instance for the ``ray`` backend's tests, started for a module and shut down at its
+    end, so that no connection outlives the module (test_ray_cluster.py joins clusters of its own).
 
     Four logical CPUs on this 2-core machine, so that two pools of two one-worker actors can exist at
     once (a module's behaviour pool and a fault test's own pool); the dashboard and log streaming are

@@ -61,6 +61,22 @@ def test_real_solutions_are_judged_as_the_plain_interpreter_judges_them(config):
     assert not report.disagreements, "\n".join(map(differential.describe, report.disagreements))
 
 
+def test_the_plain_run_is_judged_on_the_programs_own_cpu_time(tmp_path):
+    """The executor's clock starts after the interpreter's start and the program's imports (the zygote
+    did them); the plain run's rusage includes them, so the harness subtracts them (a program at its
+    limit was a time-out outside only, before)."""
+    code = "import asyncio, unittest, http.client, email.mime.text, xml.etree.ElementTree\nprint(1)\n"
+    startup = differential.startup_cpu_s(code, str(tmp_path))
+    assert startup > differential.startup_cpu_s("print(1)\n", str(tmp_path)) > 0
+    path = tmp_path / "prog.py"
+    path.write_text(code)
+    limits = differential.Limits(cpu_s=1.0)
+    status, stdout, whole = differential.plain_run(path, "", limits)
+    _, _, own = differential.plain_run(path, "", limits, startup_s=startup)
+    assert (status, stdout) == ("ok", b"1\n")
+    assert own < 0.5 * whole
+
+
 # What the differential established, stated as verdicts a user sees (independent of the plain run).
 @pytest.mark.parametrize(
     ("idiom", "verdict"),
