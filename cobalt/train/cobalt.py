@@ -29,7 +29,8 @@ from typing import Any
 from cobalt.bandit import read_examples
 from cobalt.jsonl import InputError
 from cobalt.records import BanditExample
-from cobalt.reward import RewardOptions, mean_metrics, reward_executor, score_breakdown
+from cobalt.reward import RewardOptions, completion_text, mean_metrics, reward_executor, score_breakdown
+from cobalt.reward.format import extract_code, find_program
 from cobalt.tokenizer import prompt_token_counter
 from cobalt.train.config import TrainConfig
 
@@ -127,6 +128,7 @@ class CobaltReward:
         self.executor = training_executor(config)
         self.options = RewardOptions(require_think=config.require_think, tokenizer=tokenizer)
         self.use_improvement = use_improvement
+        self.resubmission_reward = config.resubmission_reward if use_improvement else None
         self.validation = False  #: set while the trainer validates: the binary reward
 
     def __call__(self, prompts: list, completions: list, tests: list, **columns: Any) -> list[float]:
@@ -144,14 +146,32 @@ class CobaltReward:
         if log_metric is not None:
             for name, value in mean_metrics(breakdowns).items():
                 log_metric(name, value)
+        programs = [extract_code(completion_text(c), self.options.require_think) for c in completions]
+        resubmitted = [resubmits(*row) for row in zip(prompts, programs, (b.pass_rate for b in breakdowns))]
+        if log_metric is not None and not self.validation:
+            log_metric("reward/resubmitted_failure", sum(resubmitted) / len(resubmitted))
         log_extra = columns.get("log_extra")
         if log_extra is not None:
             log_extra("pass_rate", [b.pass_rate for b in breakdowns])
-        return [b.reward for b in breakdowns]
+        rewards = [b.reward for b in breakdowns]
+        if self.resubmission_reward is not None and not self.validation:
+            rewards = [self.resubmission_reward if r else reward for r, reward in zip(resubmitted, rewards)]
+        return rewards
 
     def close(self) -> None:
         """Shut the sandbox executor down."""
         self.executor.close()
+
+
+def resubmits(prompt: Any, program: str | None, pass_rate: float | None) -> bool:
+    """Whether ``program``, which passed ``pass_rate`` of the tests, is the very program of the prompt's
+    last answer (whitespace at the ends aside) and failed again: a failed program sent back unchanged
+    after its feedback."""
+    if program is None or pass_rate is None or pass_rate >= 1.0 or isinstance(prompt, str):
+        return False
+    answers = [m["content"] for m in prompt if m.get("role") == "assistant"]
+    previous = find_program(answers[-1]) if answers else None
+    return previous is not None and previous.strip() == program.strip()
 
 
 def cobalt_reward(config: TrainConfig, tokenizer: Any) -> CobaltReward:

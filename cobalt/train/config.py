@@ -195,6 +195,15 @@ class TrainConfig(Settings):
         description="Output comparator of the reward's sandbox for problems that name none (cobalt.sandbox.compare). "
         "strip is the reference's rule, output.strip() == expected.strip(); the sandbox's own default is lines.",
     )
+    resubmission_reward: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="Cobalt method only: the reward of a program that repeats the prompt's last program and fails "
+        "again (the paper has no such rule: None). The improvement rule pays a resubmitted failure -0.1 and a "
+        "change that passes fewer tests down to -0.2, so a policy whose changes mostly fail learns to resubmit "
+        "(docs/train.md); -0.2 removes that incentive.",
+    )
     reward_feedback: Literal["reference", "cobalt"] = Field(
         "reference",
         description="Layout of the failed-test feedback the online baselines show between turns (the "

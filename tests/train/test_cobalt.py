@@ -219,6 +219,33 @@ def test_reward_scores_a_bundled_problem_on_all_its_tests_with_its_comparator(pr
     assert extra["pass_rate"][1] < 1.0 and rewards[1] < 1.0
 
 
+def test_a_failed_program_sent_back_unchanged_gets_the_resubmission_reward(reward_config):
+    """The paper pays a resubmitted failure -0.1, above a change that passes fewer tests (down to -0.2):
+    with ``resubmission_reward`` the repeat gets that value; a correct program kept is not touched."""
+    failed, correct = ANSWERS[2], ANSWERS[0]  # pass rates 0.25 and 1.0 on ADD_TESTS
+    history = {p: [{"role": "user", "content": "add"}, {"role": "assistant", "content": p}] for p in (failed, correct)}
+    prompts = [history[failed], history[failed], history[failed], history[correct]]
+    answers = [failed, ANSWERS[1], correct, correct]  # resubmitted, improved, fixed, kept
+    expected_by_option = {None: [-0.1, 0.2 + 0.1 * (0.75 - 0.25) / 0.75, 1.0, 1.0], -0.2: [-0.2]}
+    for option, expected in expected_by_option.items():
+        reward = CobaltReward(reward_config.model_copy(update={"resubmission_reward": option}))
+        metrics: dict[str, float] = {}
+        try:
+            rewards = reward(
+                prompts=prompts,
+                completions=[[{"role": "assistant", "content": a}] for a in answers],
+                tests=[ADD_TESTS] * 4,
+                prev_best_pass_rate=[0.25, 0.25, 0.25, 1.0],
+                comparator=[None] * 4,
+                log_metric=metrics.__setitem__,
+            )
+        finally:
+            reward.close()
+        assert rewards[: len(expected)] == pytest.approx(expected)
+        assert rewards[1:] == pytest.approx(expected_by_option[None][1:])
+        assert metrics["reward/resubmitted_failure"] == pytest.approx(0.25)
+
+
 # --- the trainer --------------------------------------------------------------------------------------
 
 
