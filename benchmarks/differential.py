@@ -309,11 +309,11 @@ def plain_run(
 STARTUP_RUNS = 3
 
 
-def startup_cpu_s(code: str, folder: str) -> float:
+def startup_cpu_s(code: str, folder: str, limits: Limits | None = None) -> float:
     """CPU seconds ``python3`` spends before ``code``'s first statement: starting the interpreter and
     importing the modules ``code`` imports, which the executor's zygote has done before a test's clock
-    starts (median of :data:`STARTUP_RUNS` runs of a program made of those imports only, in the same
-    conditions as the plain runs). 0 for a program that does not compile."""
+    starts (median of :data:`STARTUP_RUNS` plain runs of a program made of those imports only, in the
+    same conditions as the plain runs). 0 for a program that does not compile."""
     try:
         modules = sorted(imported_modules(compile(code, "prog.py", "exec")) - NO_PREIMPORT)
     except (SyntaxError, ValueError):
@@ -321,19 +321,8 @@ def startup_cpu_s(code: str, folder: str) -> float:
     lines = [f"try:\n    import {name}\nexcept BaseException:\n    pass\n" for name in modules]
     with tempfile.NamedTemporaryFile("w", suffix=".py", dir=folder, delete=False) as script:
         script.write("".join(lines))
-    seconds = []
-    for _ in range(STARTUP_RUNS):
-        process = subprocess.Popen(
-            [sys.executable, script.name],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=PLAIN_ENV,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        seconds.append(usage.ru_utime + usage.ru_stime)
-    return statistics.median(seconds)
+    limits = limits or Limits()
+    return statistics.median(plain_run(Path(script.name), "", limits)[2] for _ in range(STARTUP_RUNS))
 
 
 def verdict_of(status: str, stdout: bytes, expected: str, test_input: str, comparator: str) -> str:
@@ -357,7 +346,7 @@ def run_plain(cases: list[Case], config: SandboxConfig, comparator: str) -> dict
             paths.append(path)
         jobs = [(c, t) for c, case in enumerate(cases) for t in range(len(case.tests))]
         with ThreadPoolExecutor(CORES) as pool:
-            startups = list(pool.map(startup_cpu_s, [case.code for case in cases], [folder] * len(cases)))
+            startups = list(pool.map(lambda case: startup_cpu_s(case.code, folder, config.limits), cases))
 
         def one(job: tuple[int, int]) -> Run:
             c, t = job
